@@ -1,0 +1,1 @@
+"""Package data: templates, styles, reward templates and track waypoints."""

@@ -1,0 +1,323 @@
+"""drtui's command line. `drtui` alone opens the TUI; every other command is headless.
+
+Exit codes: 0 success, 2 invalid input (each problem printed with its key path), 1 other
+failures. Parsing uses argparse and each command imports what it needs when it runs, so
+`drtui --help` stays fast (no pydantic, rich, Textual or torch on that path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from drtui import __version__
+
+LISTS = ("tracks", "sensors", "networks", "algorithms", "rewards", "backends")
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+def _problems_out(problems: list, as_json: bool) -> None:
+    if as_json:
+        _print_json({"valid": False, "problems": [
+            {"path": p.path, "message": p.message} if hasattr(p, "path") else
+            {"path": "", "message": str(p)} for p in problems]})
+        return
+    con = _console(stderr=True)
+    con.print(f"[bold red]{len(problems)} problem{'s' if len(problems) != 1 else ''}:[/]")
+    for p in problems:
+        path = getattr(p, "path", "")
+        msg = getattr(p, "message", str(p))
+        con.print(f"  [bold]{path}[/]: {msg}" if path else f"  {msg}", markup=True)
+
+
+# --- commands ---------------------------------------------------------------------------
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from drtui.session import store
+    from drtui.session.starter import starter
+
+    path = Path(args.path)
+    if path.exists() and not args.force:
+        _console(stderr=True).print(f"[red]{path} exists[/]: pass --force to overwrite it")
+        return 2
+    name = args.name or _name_from_path(path)
+    session = starter(name, args.scenario, args.algorithm)
+    store.save(session, path)
+    if not args.quiet:
+        _console().print(f"wrote [bold]{path}[/] ({args.scenario} starter, model "
+                         f"[bold]{name}[/]). Next: [bold]drtui generate {path} -o OUT[/] "
+                         f"or [bold]drtui tui {path}[/]")
+    return 0
+
+
+def _name_from_path(path: Path) -> str:
+    import re
+
+    stem = re.sub(r"[^A-Za-z0-9-]+", "-", path.stem).strip("-")[:64]
+    return stem or "my-first-model"
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from drtui.session import store
+
+    session = store.load(Path(args.session))
+    if args.json:
+        _print_json({"valid": True, "model": session.model.name})
+    else:
+        _console().print(f"[green]valid[/]: {args.session} ({session.model.name})")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from drtui.files import render
+    from drtui.session import store
+
+    session_path = Path(args.session)
+    session = store.load(session_path)
+    files = render.render(session, base_dir=session_path.parent)
+    written = render.write(files, Path(args.output), flat=args.flat)
+    if args.json:
+        _print_json({"written": [str(p) for p in written]})
+    else:
+        con = _console()
+        for p in written:
+            con.print(f"wrote {p}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from drtui.files.importer import import_folder
+    from drtui.session import store
+
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        _console(stderr=True).print(f"[red]{out} exists[/]: pass --force to overwrite it")
+        return 2
+    session, notes = import_folder(Path(args.folder), args.name)
+    store.save(session, out)
+    if args.json:
+        _print_json({"session": str(out), "model": session.model.name, "notes": notes})
+    else:
+        con = _console()
+        con.print(f"imported [bold]{args.folder}[/] into [bold]{out}[/] "
+                  f"(model {session.model.name})")
+        for note in notes:
+            con.print(f"  note: {note}")
+    return 0
+
+
+def _rows(kind: str) -> tuple[list[str], list[list[str]]]:
+    if kind == "tracks":
+        from drtui.catalog.tracks import catalogue
+
+        rows = [[t.world, t.name, f"{t.length_m:.2f}" if t.length_m else "",
+                 f"{t.width_m:.2f}" if t.width_m else "", t.direction,
+                 "yes" if t.has_waypoints else ""] for t in catalogue().values()]
+        return ["world", "name", "length m", "width m", "direction", "waypoints"], rows
+    if kind == "sensors":
+        from drtui.catalog.sensors import SENSORS
+
+        return (["sensor", "kind", "observation", "description"],
+                [[s.name, s.kind, s.observation, s.description] for s in SENSORS.values()])
+    if kind == "networks":
+        from drtui.catalog.networks import NETWORKS
+
+        return (["network", "title", "runs on", "description"],
+                [[n.name, n.title, "DeepRacer + embedded" if n.deepracer else "embedded only",
+                  n.description] for n in NETWORKS.values()])
+    if kind == "algorithms":
+        from drtui.catalog.algorithms import ALGORITHMS, HYPERPARAMETERS
+
+        rows = [[name, desc, "", ""] for name, desc in ALGORITHMS.items()]
+        rows += [[f"  {s.key}", s.help, s.describe_range(),
+                  " / ".join(f"{a}={s.defaults[a]}" for a in ALGORITHMS if a in s.used_by)]
+                 for s in HYPERPARAMETERS.values()]
+        return ["algorithm / hyperparameter", "meaning", "valid", "default"], rows
+    if kind == "rewards":
+        from drtui.reward.templates import TEMPLATES
+
+        return (["template", "title", "parameters", "description"],
+                [[t.name, t.title, ", ".join(t.params), t.description]
+                 for t in TEMPLATES.values()])
+    from drtui.session.backend import ALLOWED_RUNNERS, PROVIDERS
+
+    return (["provider", "runners", "description"],
+            [[p, ", ".join(ALLOWED_RUNNERS[p]), d] for p, d in PROVIDERS.items()])
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    header, rows = _rows(args.kind)
+    if args.json:
+        _print_json([dict(zip(header, r)) for r in rows])
+        return 0
+    from rich.table import Table
+
+    table = Table(*header, title=f"drtui {args.kind}", title_justify="left")
+    for row in rows:
+        table.add_row(*row)
+    _console().print(table)
+    return 0
+
+
+def cmd_sensors_check(args: argparse.Namespace) -> int:
+    from drtui.catalog.sensors import parse_sensor_list, sensor_problems
+
+    names = parse_sensor_list(args.sensors)
+    problems = sensor_problems(names)
+    if args.json:
+        _print_json({"sensors": names, "valid": not problems, "problems": problems})
+    elif problems:
+        _problems_out(problems, False)
+    else:
+        _console().print(f"[green]accepted[/]: {', '.join(names)}")
+    return 2 if problems else 0
+
+
+def cmd_rewards_create(args: argparse.Namespace) -> int:
+    from drtui.errors import InvalidInput
+    from drtui.reward import templates
+    from drtui.session.store import atomic_write
+    from drtui.session.validate import Problem
+
+    params: dict[str, object] = {}
+    for item in args.param or []:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise InvalidInput([Problem("--param", f"{item!r} is not KEY=VALUE")])
+        params[key.strip()] = _parse_scalar(raw.strip())
+    problems = templates.param_problems(args.scenario, params)
+    if problems:
+        raise InvalidInput([Problem(f"params.{k}" if k else "scenario", m) for k, m in problems])
+    out = Path(args.output) / "reward_function.py"
+    atomic_write(out, templates.render(args.scenario, params))
+    _console().print(f"wrote {out}")
+    return 0
+
+
+def _parse_scalar(raw: str) -> object:
+    low = raw.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for conv in (int, float):
+        try:
+            return conv(raw)
+        except ValueError:
+            pass
+    return raw
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from drtui.app import run_app
+
+    return run_app(session=getattr(args, "session", None), workspace=args.workspace)
+
+
+# --- parser -------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="drtui", description="A terminal studio for AWS DeepRacer: configure, generate, "
+        "train, watch and analyse. Run without a command to open the TUI.")
+    p.add_argument("--version", action="version", version=f"drtui {__version__}")
+    p.add_argument("--workspace", help="folder with sessions and runs (default: current folder)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, func: Callable, help: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.set_defaults(func=func)
+        return sp
+
+    from drtui.catalog.scenarios import SCENARIOS
+
+    sp = command("new", cmd_new, "write a starter session file")
+    sp.add_argument("path", help="session file to write, e.g. my-model.toml")
+    sp.add_argument("--name", help="model name (default: from the file name)")
+    sp.add_argument("--scenario", default="centerline", choices=list(SCENARIOS),
+                    help="starter scenario (default: centerline)")
+    sp.add_argument("--algorithm", default="clipped_ppo", choices=["clipped_ppo", "sac"])
+    sp.add_argument("--force", action="store_true", help="overwrite an existing file")
+    sp.add_argument("-q", "--quiet", action="store_true")
+
+    sp = command("validate", cmd_validate, "check a session file rule by rule")
+    sp.add_argument("session")
+    sp.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    sp = command("generate", cmd_generate,
+                 "write the DeepRacer files (custom_files/ + run.env, system.env, worker-N.env)")
+    sp.add_argument("session")
+    sp.add_argument("-o", "--output", required=True, help="output folder")
+    sp.add_argument("--flat", action="store_true", help="all files in one folder")
+    sp.add_argument("--json", action="store_true")
+
+    sp = command("import", cmd_import, "build a session from a DRfC folder")
+    sp.add_argument("folder", help="DRfC folder (custom_files/ and run.env) or custom_files")
+    sp.add_argument("-o", "--output", required=True, help="session file to write")
+    sp.add_argument("--name", help="model name (default: the folder's name)")
+    sp.add_argument("--force", action="store_true")
+    sp.add_argument("--json", action="store_true")
+
+    sp = command("list", cmd_list, "list " + ", ".join(LISTS))
+    sp.add_argument("kind", choices=LISTS)
+    sp.add_argument("--json", action="store_true")
+
+    sensors = command("sensors", lambda a: (sensors.print_help(), 2)[1], "sensor tools")
+    ssub = sensors.add_subparsers(dest="sensors_command", metavar="COMMAND")
+    sp = ssub.add_parser("check", help="check a sensor combination, e.g. "
+                                       "\"SECTOR_LIDAR,FRONT_FACING_CAMERA\"")
+    sp.add_argument("sensors")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_sensors_check)
+
+    rewards = command("rewards", lambda a: (rewards.print_help(), 2)[1], "reward templates")
+    rsub = rewards.add_subparsers(dest="rewards_command", metavar="COMMAND")
+    sp = rsub.add_parser("create", help="write a reward_function.py from a scenario template")
+    sp.add_argument("scenario", help="template name (drtui list rewards)")
+    sp.add_argument("-o", "--output", required=True, help="folder for reward_function.py")
+    sp.add_argument("--param", action="append", metavar="KEY=VALUE",
+                    help="template parameter (repeatable)")
+    sp.set_defaults(func=cmd_rewards_create)
+
+    sp = command("tui", cmd_tui, "open the full-screen app")
+    sp.add_argument("session", nargs="?", help="session file to open")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args.session = None
+        args.func = cmd_tui
+    from drtui.errors import DrtuiError
+
+    try:
+        return args.func(args)
+    except DrtuiError as exc:
+        problems = getattr(exc, "problems", None) or [str(exc)]
+        _problems_out(problems, bool(getattr(args, "json", False)))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        _console(stderr=True).print(f"[red]error[/]: {exc}")
+        return 1
+    except Exception as exc:  # a bug: one line for the user, the traceback on request
+        import os
+
+        if os.environ.get("DRTUI_DEBUG"):
+            raise
+        _console(stderr=True).print(f"[red]internal error[/]: {type(exc).__name__}: {exc} "
+                                    "(set DRTUI_DEBUG=1 for the traceback)")
+        return 1

@@ -1,0 +1,1 @@
+"""Textual screens. They call drtui's core and backends; the core never imports them."""

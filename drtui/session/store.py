@@ -1,0 +1,90 @@
+"""Session files: TOML on disk, read with the key path of every problem, written atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from drtui.errors import InvalidInput
+from drtui.session.model import Session
+from drtui.session.validate import Problem, problems_in
+
+HEADER = ("# drtui session: a DeepRacer model. Edit freely; `drtui validate` checks it.\n"
+          "# Reference: `drtui list tracks|sensors|networks|algorithms|rewards|backends`.\n")
+
+
+def read_data(path: Path) -> dict[str, Any]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInput([Problem("", f"{path}: no such session file")]) from None
+    except UnicodeDecodeError:
+        raise InvalidInput([Problem("", f"{path}: not a UTF-8 text file")]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput([Problem("", f"{path}: not valid TOML: {exc}")]) from None
+
+
+def load(path: Path, *, check: bool = True) -> Session:
+    """Read and validate a session file; InvalidInput lists every problem."""
+    session, problems = problems_in(read_data(path))
+    if session is None or (check and problems):
+        raise InvalidInput(problems)
+    return session
+
+
+def to_data(session: Session) -> dict[str, Any]:
+    data = session.model_dump(mode="json", exclude_none=True)
+    # keep only the settings of the chosen provider and runner; defaults fill the rest
+    backend = data["backend"]
+    chosen = {session.backend.provider.replace("-", "_"), "drfc" if
+              session.backend.runner == "drfc" else ""}
+    defaults = Session.model_fields["backend"].default.model_dump(mode="json", exclude_none=True)
+    for key in list(backend):
+        if isinstance(backend[key], dict) and key not in chosen and backend[key] == defaults[key]:
+            del backend[key]
+    # empty tables and lists are the defaults: leave them out of the file
+    for table, key in (("", "workers"), ("reward", "params"),
+                       ("race.object_avoidance", "object_positions")):
+        parent = data
+        for part in filter(None, table.split(".")):
+            parent = parent[part]
+        if parent.get(key) in ([], {}):
+            del parent[key]
+    return data
+
+
+def dumps(session: Session) -> str:
+    import tomli_w
+
+    return HEADER + "\n" + tomli_w.dumps(to_data(session), multiline_strings=True)
+
+
+def atomic_write(path: Path, text: str | bytes) -> None:
+    """Write, fsync, rename: a crash leaves either the old file or the new one, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def save(session: Session, path: Path) -> None:
+    atomic_write(path, dumps(session))

@@ -1,0 +1,150 @@
+"""Rules that tie a session's sections together, one Problem per broken rule.
+
+`problems_in(data)` is the whole check of a session as it comes from a file: pydantic's
+field errors first (key path and rule), then, if the data parsed, the cross-section rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from drtui.session.model import Session
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str  # dotted key path in the session file, e.g. "hyperparameters.lr"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in ("function-after", "tagged-union") or "[" in str(item):
+            continue  # pydantic's internal validator names are not keys
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts)
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        return "unknown key (not part of the session schema)"
+    if kind == "missing":
+        return "required key is missing"
+    if msg.startswith("Value error, "):
+        return msg[len("Value error, "):]
+    if "input" in err and kind.endswith("_type"):
+        return f"{msg[0].lower()}{msg[1:]} (got {type(err['input']).__name__} {err['input']!r})"
+    return msg[0].lower() + msg[1:]
+
+
+def pydantic_problems(exc: ValidationError) -> list[Problem]:
+    seen: dict[tuple[str, str], Problem] = {}
+    for err in exc.errors(include_url=False):
+        problem = Problem(_loc(err["loc"]), _message(err))
+        seen.setdefault((problem.path, problem.message), problem)
+    return list(seen.values())
+
+
+def session_problems(session: Session) -> list[Problem]:
+    """Cross-section rules of a parsed session."""
+    from drtui.catalog import algorithms, networks, sensors, tracks
+    from drtui.reward import templates
+
+    out: list[Problem] = []
+    add = lambda path, msg: out.append(Problem(path, msg))  # noqa: E731
+
+    # track and race
+    if session.track.world not in tracks.catalogue():
+        add("track.world", f"unknown track {session.track.world!r}; `drtui list tracks` "
+                           "shows the known world names")
+    for w in session.workers:
+        if w.track and w.track.world not in tracks.catalogue():
+            add(f"workers[worker={w.worker}].track.world", f"unknown track {w.track.world!r}")
+        if w.worker > session.training.workers:
+            add(f"workers[worker={w.worker}].worker",
+                f"worker {w.worker} does not exist: training.workers is {session.training.workers}")
+    numbers = [w.worker for w in session.workers]
+    for n in sorted({n for n in numbers if numbers.count(n) > 1}):
+        add("workers", f"worker {n} is configured more than once")
+
+    # sensors
+    for msg in sensors.sensor_problems(session.car.sensors):
+        add("car.sensors", msg)
+    has_dsl = "DISCRETIZED_SECTOR_LIDAR" in session.car.sensors
+    if session.car.lidar_config is not None and not has_dsl:
+        add("car.lidar_config", "only applies with the DISCRETIZED_SECTOR_LIDAR sensor")
+
+    # network
+    arch = session.network.architecture
+    net = networks.NETWORKS.get(arch)
+    if net is None:
+        add("network.architecture", f"unknown network {arch!r}; choose from "
+                                    f"{', '.join(networks.NETWORKS)}")
+    elif not net.deepracer and session.backend.runner != "embedded":
+        add("network.architecture", f"{arch} is a research architecture that only drtui's "
+                                    f"embedded trainer builds; backend.runner is "
+                                    f"{session.backend.runner!r} (use a DeepRacer network)")
+    if arch == "MULTIMODAL_FUSION" and not any(s in sensors.LIDARS for s in session.car.sensors):
+        add("network.architecture", "MULTIMODAL_FUSION fuses camera and lidar: add a lidar sensor")
+
+    # algorithm x action space
+    algo = session.training.algorithm
+    if algo == "sac":
+        if session.action_space.type != "continuous":
+            add("action_space.type", "sac needs a continuous action space (the simulator "
+                                     "refuses a discrete one)")
+        if session.training.workers > 1:
+            add("training.workers", "sac trains with a single worker")
+    if arch == "SAC_POLICY" and algo != "sac":
+        add("network.architecture", "SAC_POLICY is the soft actor-critic network: set "
+                                    "training.algorithm = \"sac\"")
+
+    # hyperparameters: ranges are field rules; these depend on the algorithm
+    hp = session.effective_hyperparameters()
+    for key, value in hp.items():
+        msg = algorithms.HYPERPARAMETERS[key].problem(value, algo)
+        if msg:
+            add(f"hyperparameters.{key}", msg)
+    if algo == "clipped_ppo" and hp["exploration_type"] == "e-greedy" and \
+            session.action_space.type == "continuous":
+        add("hyperparameters.exploration_type",
+            "e-greedy needs discrete actions; continuous PPO explores with its Gaussian policy")
+
+    # reward
+    r = session.reward
+    if r.template is not None:
+        for key, msg in templates.param_problems(r.template, r.params):
+            add(f"reward.params.{key}" if key else "reward.template", msg)
+
+    # backend
+    b = session.backend
+    from drtui.session.backend import ALLOWED_RUNNERS
+    if b.runner not in ALLOWED_RUNNERS[b.provider]:
+        add("backend.runner", f"provider {b.provider!r} runs {' or '.join(ALLOWED_RUNNERS[b.provider])}, "
+                              f"not {b.runner!r}")
+    if b.provider == "ssh" and not b.ssh.host:
+        add("backend.ssh.host", "the ssh provider needs a host")
+    if b.provider == "deepracer-on-aws" and not b.deepracer_on_aws.api_url:
+        add("backend.deepracer_on_aws.api_url", "the deepracer-on-aws provider needs the "
+                                                "deployment's API URL")
+    return out
+
+
+def problems_in(data: dict[str, Any]) -> tuple[Session | None, list[Problem]]:
+    """Parse and check raw session data; the session is None when it did not parse."""
+    try:
+        session = Session.model_validate(data)
+    except ValidationError as exc:
+        return None, pydantic_problems(exc)
+    return session, session_problems(session)
