@@ -134,7 +134,7 @@ def _session_data(folder: Path, name: str | None) -> tuple[dict[str, Any], list[
         "network": {"architecture": meta.get("neural_network",
                                              "DEEP_CONVOLUTIONAL_NETWORK_SHALLOW")},
         "training": {"algorithm": str(meta.get("training_algorithm", "clipped_ppo")).lower()},
-        "metadata_version": str(meta.get("version", "5")),
+        "metadata_version": meta.get("version", "5"),
     }
     if "lidar_config" in meta:
         data["car"]["lidar_config"] = meta["lidar_config"]
@@ -172,8 +172,14 @@ def _session_data(folder: Path, name: str | None) -> tuple[dict[str, Any], list[
               "collision_penalty": ("DR_EVAL_COLLISION_PENALTY", _num),
               "checkpoint": ("DR_EVAL_CHECKPOINT", str),
               "reverse_direction": ("DR_EVAL_REVERSE_DIRECTION", _bool),
-              "save_mp4": ("DR_EVAL_SAVE_MP4", _bool)}
-        data["evaluation"] = {k: c(env[e]) for k, (e, c) in ev.items() if env.get(e)}
+              "save_mp4": ("DR_EVAL_SAVE_MP4", _bool),
+              "reset_behind_dist": ("DR_EVAL_RESET_BEHIND_DIST", _num),
+              "debug_reward": ("DR_EVAL_DEBUG_REWARD", _bool),
+              "opponent_model_prefix": ("DR_EVAL_OPP_S3_MODEL_PREFIX", str),
+              "opponent_car_name": ("DR_EVAL_OPP_CAR_NAME", str),
+              "opponent_body_shell": ("DR_EVAL_OPP_CAR_BODY_SHELL_TYPE", str)}
+        data["evaluation"] = {k: c(env[e]) for k, (e, c) in ev.items()
+                              if env.get(e) and not env[e].startswith("$")}
         drfc: dict[str, Any] = {}
         if prefix and prefix != data["model"]["name"]:
             drfc["model_prefix"] = prefix

@@ -202,6 +202,12 @@ class Evaluation(Section):
     checkpoint: Literal["best", "last"] = "last"
     reverse_direction: bool = False
     save_mp4: bool = False
+    reset_behind_dist: float = Field(default=1.0, ge=0.0, le=5.0)
+    debug_reward: bool = False
+    # the opponent in a head-to-model evaluation
+    opponent_model_prefix: EnvStr = "rl-deepracer-sagemaker"
+    opponent_car_name: EnvStr = "FasterCar"
+    opponent_body_shell: EnvStr = "deepracer"
 
 
 class Session(Section):
@@ -219,7 +225,7 @@ class Session(Section):
     workers: list[WorkerOverride] = []
     backend: Backend = Backend()
     # model_metadata.json "version"; DRfC writes "5"
-    metadata_version: str = "5"
+    metadata_version: str | int = "5"
 
     @field_validator("schema_version")
     @classmethod

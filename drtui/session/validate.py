@@ -125,7 +125,7 @@ def session_problems(session: Session) -> list[Problem]:
     r = session.reward
     if r.template is not None:
         for key, msg in templates.param_problems(r.template, r.params):
-            add(f"reward.params.{key}" if key else "reward.template", msg)
+            add("reward.template" if key in ("", "template") else f"reward.params.{key}", msg)
 
     # backend
     b = session.backend
@@ -146,5 +146,44 @@ def problems_in(data: dict[str, Any]) -> tuple[Session | None, list[Problem]]:
     try:
         session = Session.model_validate(data)
     except ValidationError as exc:
-        return None, pydantic_problems(exc)
+        problems = pydantic_problems(exc)
+        # Still report the cross-section rules: check a copy with the broken keys removed
+        # (their defaults stand in), so one bad value does not hide every other problem.
+        repaired = _without(data, [err["loc"] for err in exc.errors()])
+        try:
+            stand_in = Session.model_validate(repaired)
+        except ValidationError:
+            return None, problems
+        seen = {p.path for p in problems}
+        extra = [p for p in session_problems(stand_in)
+                 if p.path not in seen and not any(p.path.startswith(s + ".") for s in seen)]
+        return None, problems + extra
     return session, session_problems(session)
+
+
+def _without(data: dict[str, Any], locs: list[tuple[Any, ...]]) -> dict[str, Any]:
+    import copy
+
+    out = copy.deepcopy(data)
+    for loc in locs:
+        keys = [k for k in loc if isinstance(k, str) and k in _keys_along(out, loc)]
+        node: Any = out
+        for key in keys[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+            if not isinstance(node, dict):
+                break
+        else:
+            if keys and isinstance(node, dict):
+                node.pop(keys[-1], None)
+    return out
+
+
+def _keys_along(data: dict[str, Any], loc: tuple[Any, ...]) -> set[str]:
+    """The dict keys on the path of an error location, up to the first list index."""
+    keys, node = set(), data
+    for item in loc:
+        if not isinstance(node, dict) or item not in node:
+            break
+        keys.add(item)
+        node = node[item]
+    return keys

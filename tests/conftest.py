@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA
+
+
+@pytest.fixture
+def starter_data():
+    """A valid session as the dict a session file holds (fresh for each test)."""
+    from drtui.session.starter import starter
+    from drtui.session.store import to_data
+
+    return to_data(starter("test-model"))
