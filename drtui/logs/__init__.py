@@ -1,0 +1,1 @@
+"""DeepRacer log lines -> events (parser.py)."""
