@@ -1,0 +1,1 @@
+"""Training runs: the run folder and its state (store.py)."""
