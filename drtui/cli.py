@@ -218,6 +218,12 @@ def _parse_scalar(raw: str) -> object:
     return raw
 
 
+def cmd_serve_ssh(args: argparse.Namespace) -> int:
+    from drtui.serve import main as serve_main
+
+    return serve_main(args)
+
+
 def cmd_tui(args: argparse.Namespace) -> int:
     from drtui.app import run_app
 
@@ -288,6 +294,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--param", action="append", metavar="KEY=VALUE",
                     help="template parameter (repeatable)")
     sp.set_defaults(func=cmd_rewards_create)
+
+    sp = command("serve-ssh", cmd_serve_ssh,
+                 "serve the TUI over SSH: one drtui per connection (public keys only)")
+    sp.add_argument("--port", type=int, required=True, help="port to listen on")
+    sp.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default: 127.0.0.1)")
+    sp.add_argument("--host-key", required=True, metavar="FILE",
+                    help="the server's private host key (ssh-keygen -t ed25519 -N '' -f FILE)")
+    sp.add_argument("--authorized-keys", required=True, metavar="FILE",
+                    help="public keys allowed in, OpenSSH authorized_keys format")
+    # SUPPRESS: without it the subcommand's default would wipe `drtui --workspace X serve-ssh`
+    sp.add_argument("--workspace", default=argparse.SUPPRESS,
+                    help="folder the served drtui opens (default: the server's --workspace, "
+                         "else the current folder)")
 
     sp = command("tui", cmd_tui, "open the full-screen app")
     sp.add_argument("session", nargs="?", help="session file to open")
