@@ -218,6 +218,137 @@ def _parse_scalar(raw: str) -> object:
     return raw
 
 
+def _workspace(args: argparse.Namespace) -> Path:
+    return Path(getattr(args, "workspace", None) or ".")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from drtui.runstore import launch, store
+
+    workspace = _workspace(args)
+    if args.resume:
+        run = store.find(workspace, args.resume)
+        if run.status in store.ACTIVE and asyncio.run(launch.is_alive(run)):
+            _console(stderr=True).print(f"[red]{run.id} is still running[/]: "
+                                        f"`drtui runs attach {run.id}` follows it")
+            return 2
+    elif args.session:
+        run = launch.create_run(workspace, Path(args.session))
+    else:
+        _console(stderr=True).print("[red]give a SESSION file, or --resume RUN[/]")
+        return 2
+    return asyncio.run(_run_and_follow(run, start=True, resume=bool(args.resume),
+                                       as_json=args.json, detach=args.detach))
+
+
+async def _run_and_follow(run, *, start: bool, resume: bool = False, as_json: bool = False,
+                          detach: bool = False) -> int:
+    import asyncio
+    import signal
+
+    from drtui.headless import Progress, print_events
+    from drtui.runstore import launch
+    from drtui.session import store as sessions
+
+    host = await launch.start(run, resume=resume) if start else None
+    if detach:
+        _console().print(f"started [bold]{run.id}[/] in the background "
+                         f"(`drtui runs attach {run.id}`, `drtui runs stop {run.id}`)")
+        return 0
+    session = sessions.load(run.session_path, check=False)
+    progress = Progress(started=run.state.get("started") or run.state.get("created"),
+                        time_limit_s=session.training.time_limit_minutes * 60.0,
+                        max_episodes=session.effective_hyperparameters()["term_cond_max_episodes"])
+    loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task] = []
+
+    def on_interrupt() -> None:  # Ctrl-C: the trainer checkpoints and exits; we keep reading
+        if not stopping:
+            _console(stderr=True).print("stopping: the trainer saves a final checkpoint...")
+            stopping.append(loop.create_task(launch.stop(run)))
+
+    loop.add_signal_handler(signal.SIGINT, on_interrupt)
+    try:
+        stream = launch.events(run, host, emit_steps=False)
+        await print_events(stream, progress=progress, title=f"drtui run {run.id}",
+                           as_json=as_json)
+        if stopping:
+            await stopping[0]
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+    run.reload()
+    if not as_json:
+        _console().print(f"run [bold]{run.id}[/]: {run.status}"
+                         + (f" ({run.state['error']})" if run.state.get("error") else ""))
+    return 0 if run.status in ("finished", "stopped") else 1
+
+
+def cmd_runs_list(args: argparse.Namespace) -> int:
+    from drtui.runstore import store
+
+    runs = store.list_runs(_workspace(args))
+    if args.json:
+        _print_json([{"id": r.id, **{k: r.state.get(k) for k in (
+            "model", "status", "provider", "runner", "iteration", "created")}} for r in runs])
+        return 0
+    from rich.table import Table
+
+    table = Table("run", "model", "status", "backend", "iteration", title="drtui runs",
+                  title_justify="left")
+    for r in runs:
+        table.add_row(r.id, str(r.state.get("model", "")), r.status,
+                      f"{r.state.get('provider')}/{r.state.get('runner')}",
+                      str(r.state.get("iteration", "")))
+    _console().print(table)
+    return 0
+
+
+def cmd_runs_attach(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from drtui.runstore import store
+
+    run = store.find(_workspace(args), args.run)
+    return asyncio.run(_run_and_follow(run, start=False, as_json=args.json))
+
+
+def cmd_runs_stop(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from drtui.runstore import launch, store
+
+    run = store.find(_workspace(args), args.run)
+    asyncio.run(launch.stop(run, grace=args.grace))
+    _console().print(f"{run.id}: {run.reload().status}")
+    return 0
+
+
+def cmd_runs_clean(args: argparse.Namespace) -> int:
+    import asyncio
+    import shutil
+
+    from drtui.runstore import launch, store
+
+    workspace = _workspace(args)
+    runs = [store.find(workspace, r) for r in args.runs] if args.runs else store.list_runs(workspace)
+    removed, kept = [], []
+    for run in runs:
+        if run.status in store.ACTIVE and asyncio.run(launch.is_alive(run)):
+            kept.append(run.id)  # never delete a run that is still training
+            continue
+        if args.runs or run.status in ("finished", "stopped", "failed", "created"):
+            shutil.rmtree(run.path)
+            removed.append(run.id)
+    con = _console()
+    for rid in removed:
+        con.print(f"removed {rid}")
+    for rid in kept:
+        con.print(f"[yellow]kept {rid}[/]: still running (`drtui runs stop {rid}` first)")
+    return 0
+
+
 def cmd_serve_ssh(args: argparse.Namespace) -> int:
     from drtui.serve import main as serve_main
 
@@ -294,6 +425,29 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--param", action="append", metavar="KEY=VALUE",
                     help="template parameter (repeatable)")
     sp.set_defaults(func=cmd_rewards_create)
+
+    sp = command("run", cmd_run, "train a session on its backend (embedded by default)")
+    sp.add_argument("session", nargs="?", help="session file")
+    sp.add_argument("--resume", metavar="RUN", help="continue a run from its last checkpoint")
+    sp.add_argument("--json", action="store_true", help="print events as JSON lines")
+    sp.add_argument("--detach", action="store_true", help="start it and return")
+
+    runs = command("runs", lambda a: (runs.print_help(), 2)[1], "list, attach, stop, clean runs")
+    rsub2 = runs.add_subparsers(dest="runs_command", metavar="COMMAND")
+    sp = rsub2.add_parser("list", help="runs in the workspace")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_runs_list)
+    sp = rsub2.add_parser("attach", help="follow a run (after a restart, or from elsewhere)")
+    sp.add_argument("run", help="run id, id prefix or folder")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_runs_attach)
+    sp = rsub2.add_parser("stop", help="stop a run: final checkpoint, then end")
+    sp.add_argument("run")
+    sp.add_argument("--grace", type=float, default=30.0, help="seconds before a hard kill")
+    sp.set_defaults(func=cmd_runs_stop)
+    sp = rsub2.add_parser("clean", help="delete finished runs (or the runs named)")
+    sp.add_argument("runs", nargs="*")
+    sp.set_defaults(func=cmd_runs_clean)
 
     sp = command("serve-ssh", cmd_serve_ssh,
                  "serve the TUI over SSH: one drtui per connection (public keys only)")

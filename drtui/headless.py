@@ -1,0 +1,117 @@
+"""The headless monitor: a run's events as a rich live summary, or as JSON lines.
+
+ETA is the earlier of the time limit and the episode limit (term_cond_max_episodes), at the
+pace of the run so far.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from drtui.events import (Checkpoint, EpisodeEnd, EvaluationEnd, Event, IterationEnd, LogLine,
+                          Status, Step)
+
+
+@dataclass
+class Progress:
+    """What the summary shows, folded from events."""
+
+    started: float = field(default_factory=time.time)
+    time_limit_s: float | None = None
+    max_episodes: int | None = None
+    iteration: int = 0
+    episodes: int = 0
+    last: IterationEnd | None = None
+    eval_progress: float | None = None
+    best_eval_progress: float | None = None
+    status: str = "running"
+    errors: list[str] = field(default_factory=list)
+
+    def fold(self, event: Event) -> None:
+        if isinstance(event, EpisodeEnd) and event.phase == "training":
+            self.episodes += 1
+        elif isinstance(event, IterationEnd):
+            self.iteration, self.last = event.iteration, event
+        elif isinstance(event, EvaluationEnd) and event.mean_progress is not None:
+            self.eval_progress = event.mean_progress
+            self.best_eval_progress = max(self.best_eval_progress or 0.0, event.mean_progress)
+        elif isinstance(event, LogLine) and event.level == "error":
+            self.errors.append(event.text)
+        elif isinstance(event, Status):
+            self.status = event.state
+
+    def elapsed(self, now: float | None = None) -> float:
+        return (now or time.time()) - self.started
+
+    def eta_s(self, now: float | None = None) -> float | None:
+        elapsed = self.elapsed(now)
+        candidates = []
+        if self.time_limit_s:
+            candidates.append(max(0.0, self.time_limit_s - elapsed))
+        if self.max_episodes and self.episodes:
+            rate = self.episodes / max(elapsed, 1e-6)
+            candidates.append(max(0, self.max_episodes - self.episodes) / rate)
+        return min(candidates) if candidates else None
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _pct(value: float | None, scale: float = 1.0) -> str:
+    return "—" if value is None else f"{value * scale:.1f}%"
+
+
+def summary_table(p: Progress, title: str):
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2))
+    last = p.last
+    rows = [
+        ("status", p.status),
+        ("iteration", str(p.iteration)),
+        ("episodes", str(p.episodes)),
+        ("mean progress", _pct(last.mean_progress if last else None)),
+        ("completion rate", _pct(last.completion_rate if last else None, 100.0)),
+        ("mean reward", "—" if not last or last.mean_reward is None else f"{last.mean_reward:.2f}"),
+        ("eval progress", _pct(p.eval_progress)),
+        ("elapsed", _clock(p.elapsed())),
+        ("ETA", _clock(p.eta_s())),
+    ]
+    for key, value in rows:
+        t.add_row(f"[bold]{key}[/]", value)
+    return t
+
+
+async def print_events(stream: AsyncIterator[Event], *, progress: Progress, title: str,
+                       as_json: bool = False, out=None) -> Progress:
+    """Consume a run's events; JSON lines (no steps, no plain lines) or a live table."""
+    out = out or sys.stdout
+    if as_json:
+        async for event in stream:
+            progress.fold(event)
+            if not isinstance(event, (Step, LogLine)):
+                out.write(json.dumps(event.to_json()) + "\n")
+                out.flush()
+        return progress
+    from rich.console import Console
+    from rich.live import Live
+
+    console = Console(file=out)
+    with Live(summary_table(progress, title), console=console, refresh_per_second=4,
+              transient=False) as live:
+        async for event in stream:
+            progress.fold(event)
+            if isinstance(event, (IterationEnd, Checkpoint, EvaluationEnd, Status)):
+                live.update(summary_table(progress, title))
+            elif isinstance(event, LogLine) and event.level == "error":
+                console.print(f"[red]{event.text}[/]")
+        live.update(summary_table(progress, title))
+    return progress
