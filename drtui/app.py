@@ -1,0 +1,268 @@
+"""The drtui Textual app: the home screen, the eight-step model wizard and the review.
+
+The app holds ONE draft (a dict in session-file shape, screens/draft.py) that every step
+edits; saving and writing go through the same core functions as the headless CLI
+(store.save, render.render, render.write), so the files are byte-identical to
+`drtui generate`. Only Textual is imported at start: pydantic, the catalogues and the
+renderers load when a session is first opened, after the first paint.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.worker import get_current_worker
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from textual.screen import Screen
+
+    from drtui.screens.draft import Draft
+
+DARK_THEME, LIGHT_THEME = "textual-dark", "textual-light"
+
+
+@dataclass
+class FilesWritten(Message):
+    """Posted to the active screen after a write, so the review can refresh its diffs."""
+
+    out_dir: Path
+    paths: list[Path]
+
+
+def display_path(path: Path, base: Path | None = None) -> str:
+    """A path as the user thinks of it: relative to the workspace (or the current folder)
+    when inside it, else with ~ for the home folder. Also keeps snapshots machine-independent."""
+    path = Path(path)
+    for root in filter(None, (base, Path.cwd())):
+        try:
+            rel = path.resolve().relative_to(Path(root).resolve())
+        except ValueError:
+            continue
+        return str(rel) if str(rel) != "." else "."
+    home = str(Path.home())
+    text = str(path)
+    return "~" + text[len(home):] if text.startswith(home + os.sep) else text
+
+
+def _wizard_commands():
+    from drtui.screens.commands import WizardCommands
+
+    return WizardCommands
+
+
+class DrtuiApp(App[int]):
+    TITLE = "drtui"
+    SUB_TITLE = "a terminal studio for AWS DeepRacer"
+    CSS_PATH = "assets/app.tcss"
+    COMMANDS = App.COMMANDS | {_wizard_commands}
+    BINDINGS = [
+        Binding("f1", "help", "Help", id="help", tooltip="Keys, and what this screen is for."),
+        Binding("ctrl+t", "toggle_theme", "Theme", id="toggle-theme", show=False,
+                tooltip="Switch between the dark and the light theme."),
+        Binding("ctrl+q", "quit", "Quit", id="quit", show=False, priority=True,
+                tooltip="Quit drtui (unsaved changes are lost)."),
+    ]
+
+    def __init__(self, session: str | Path | None = None, workspace: str | Path | None = None,
+                 *, step: int = 0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.start_step = step  # the wizard step a session given at start opens on
+        self.workspace = Path(workspace or ".").expanduser()
+        self.start_session = Path(session).expanduser() if session else None
+        self.draft: Draft | None = None
+        self.step_index = 0
+        self._quit_armed = False
+        self.theme = DARK_THEME
+
+    # --- start ------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from drtui.screens.home import HomeScreen
+
+        self.push_screen(HomeScreen())
+        if self.start_session is not None:
+            self.call_after_refresh(self.open_session, self.start_session, self.start_step)
+
+    def display(self, path: Path) -> str:
+        return display_path(path, self.workspace)
+
+    # --- sessions ---------------------------------------------------------------------
+
+    def open_session(self, path: Path, step: int = 0) -> bool:
+        """Load a session file into the draft and show the first step. A file with problems
+        still opens (that is what the wizard is for); one that is not TOML does not."""
+        from drtui.errors import InvalidInput
+        from drtui.screens.draft import Draft
+        from drtui.session.starter import starter
+        from drtui.session.store import read_data, to_data
+        from drtui.session.validate import problems_in
+
+        path = Path(path)
+        if not path.exists():  # `drtui tui new.toml`: start a new session there
+            from drtui.cli import _name_from_path
+
+            draft = Draft.from_session(starter(_name_from_path(path)), path)
+        else:
+            try:
+                data = read_data(path)
+            except InvalidInput as exc:
+                self.notify("\n".join(str(p) for p in exc.problems), title="✗ Cannot open",
+                            severity="error")
+                return False
+            session, _ = problems_in(data)
+            draft = Draft(to_data(session) if session is not None else data, path)
+            draft.mark_saved()
+        self.start_draft(draft, step)
+        return True
+
+    def start_draft(self, draft: Draft, step: int = 0) -> None:
+        from drtui.screens.home import HomeScreen
+
+        self.draft = draft
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
+            self.pop_screen()
+        self.goto_step(step)
+
+    def goto_step(self, index: int) -> None:
+        from drtui.screens.step import WizardStep
+        from drtui.screens.steps import STEPS, step_screen
+
+        if self.draft is None:
+            self.notify("Open or create a session first.", severity="warning")
+            return
+        index = max(0, min(index, len(STEPS) - 1))
+        self.step_index = index  # next/back count from here, even before the switch lands
+        screen = step_screen(index)
+        if isinstance(self.screen, WizardStep):
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
+    # --- actions ------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from drtui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    async def action_quit(self) -> None:
+        """Quit; with unsaved changes the first ctrl+q only warns."""
+        if self.draft is not None and self.draft.dirty and not self._quit_armed:
+            self._quit_armed = True
+            self.set_timer(5, lambda: setattr(self, "_quit_armed", False))
+            self.notify("ctrl+s saves them; ctrl+q again quits without saving.",
+                        title="! Unsaved changes", severity="warning")
+            return
+        self.exit()
+
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT_THEME if self.current_theme.dark else DARK_THEME
+
+    def action_goto_step(self, index: int) -> None:
+        self.goto_step(index)
+
+    def action_save(self) -> None:
+        """Save the session file atomically; refused while the draft has problems."""
+        draft = self.draft
+        if draft is None:
+            self.notify("No session open.", severity="warning")
+            return
+        session, problems = draft.check()
+        if session is None or problems:
+            self._refuse("Not saved", problems)
+            return
+        from drtui.session.store import save
+
+        try:
+            save(session, draft.session_path)
+        except OSError as exc:
+            self.notify(str(exc), title="✗ Not saved", severity="error")
+            return
+        draft.mark_saved()
+        self.notify(f"✓ Saved {self.display(draft.session_path)}")
+        self.screen.refresh_bindings()
+
+    def action_write_files(self) -> None:
+        """Render and write the DRfC files to the output folder; refused with problems."""
+        draft = self.draft
+        if draft is None:
+            self.notify("No session open.", severity="warning")
+            return
+        session, problems = draft.check()
+        if session is None or problems:
+            self._refuse("Nothing written", problems)
+            return
+        self._write_files(session, draft.session_path.parent, draft.out_dir)
+
+    @work(thread=True, exclusive=True, group="write", exit_on_error=False,
+          description="Checking the reward and writing the DRfC files.")
+    def _write_files(self, session, base_dir: Path, out_dir: Path) -> None:
+        from drtui.errors import InvalidInput
+        from drtui.files import render
+        from drtui.session.validate import Problem
+
+        try:
+            files = render.render(session, base_dir=base_dir)
+            if session.reward.template is None:  # user code: it must run on real params first
+                from drtui.reward.check import check_reward_code
+                from drtui.screens.reward import session_samples
+
+                world, params = session_samples(session)
+                result = check_reward_code(files["reward_function.py"], samples=params,
+                                           world=world)
+                if not result.ok:
+                    where = f"line {result.line}: " if result.line else ""
+                    raise InvalidInput([Problem("reward", f"{where}{result.error}")])
+            if get_current_worker().is_cancelled:
+                return
+            paths = render.write(files, out_dir)
+        except InvalidInput as exc:
+            self.call_from_thread(self._refuse, "Nothing written", exc.problems)
+        except Exception as exc:  # noqa: BLE001 - the user sees why, the app keeps running
+            self.call_from_thread(self.notify, f"{type(exc).__name__}: {exc}",
+                                  title="✗ Not written", severity="error")
+        else:
+            self.call_from_thread(self._written, out_dir, paths)
+
+    def _written(self, out_dir: Path, paths: list[Path]) -> None:
+        self.notify(f"✓ Wrote {len(paths)} files to {self.display(out_dir)}/")
+        self.screen.post_message(FilesWritten(out_dir, paths))
+
+    def _refuse(self, what: str, problems: list) -> None:
+        shown = [str(p) for p in problems[:4]]
+        if len(problems) > 4:
+            shown.append(f"… and {len(problems) - 4} more (see the review step)")
+        self.notify("\n".join(shown) or "the session is incomplete",
+                    title=f"✗ {what}: {len(problems)} problem{'s' * (len(problems) != 1)}",
+                    severity="error", timeout=8)
+
+    # --- command palette ----------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Toggle dark / light theme", "Switch between textual-dark and "
+                            "textual-light (ctrl+t)", self.action_toggle_theme)
+        yield SystemCommand("Help", "Keys and what this screen is for (f1)", self.action_help)
+        if self.draft is not None:
+            yield SystemCommand("Save session", f"Save to {self.display(self.draft.session_path)}"
+                                " (ctrl+s)", self.action_save)
+            yield SystemCommand("Write files", "Write the DRfC files to "
+                                f"{self.display(self.draft.out_dir)}/ (ctrl+g)",
+                                self.action_write_files)
+
+
+def run_app(session: str | Path | None = None, workspace: str | Path | None = None) -> int:
+    """Entry point for `drtui` and `drtui tui [SESSION]`."""
+    app = DrtuiApp(session=session, workspace=workspace)
+    app.run()
+    return app.return_code or 0

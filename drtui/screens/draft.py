@@ -1,0 +1,149 @@
+"""The wizard's one draft: a plain dict in session-file shape that every step edits.
+
+Pure Python (no Textual), so the rules stay testable without a terminal. Values the user
+typed but that do not parse stay in the draft as they were typed; validation (the core's
+problems_in) then names the exact key path, and the step shows it beside the field.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+REMOVE = object()  # set(path, REMOVE) deletes the key: the core's default applies
+_MISSING = object()
+
+
+@cache
+def _defaults() -> dict[str, Any]:
+    """Every key of a session with its default value (None where the core computes it)."""
+    from drtui.session.model import Session
+
+    return Session(model={"name": "x"}).model_dump(mode="json")
+
+
+def default(path: str) -> Any:
+    node: Any = _defaults()
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return copy.deepcopy(node)
+
+
+@dataclass
+class Draft:
+    data: dict[str, Any]
+    session_path: Path  # where ctrl+s saves
+    output_dir: Path | None = None  # None: a folder named after the model beside the session
+    version: int = 0  # bumped by every edit; caches key on it
+    saved_version: int | None = None
+    _cache: tuple[int, Any, list] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_session(cls, session, session_path: Path, *, saved: bool = False) -> Draft:
+        from drtui.session.store import to_data
+
+        draft = cls(to_data(session), Path(session_path))
+        if saved:
+            draft.saved_version = draft.version
+        return draft
+
+    # --- access by dotted key path ------------------------------------------------------
+
+    def get(self, path: str, fallback: Any = REMOVE) -> Any:
+        """The draft's value, else `fallback` if given, else the session default."""
+        node: Any = self.data
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default(path) if fallback is REMOVE else fallback
+            node = node[part]
+        return node
+
+    def has(self, path: str) -> bool:
+        return self.get(path, fallback=_MISSING) is not _MISSING
+
+    def set(self, path: str, value: Any) -> bool:
+        """Set (or with REMOVE delete) a key; True when the draft changed."""
+        parts = path.split(".")
+        node = self.data
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                if value is REMOVE:
+                    return False
+                child = node[part] = {}
+            node = child
+        key = parts[-1]
+        if value is REMOVE:
+            if key not in node:
+                return False
+            del node[key]
+        else:
+            if key in node and node[key] == value and type(node[key]) is type(value):
+                return False
+            node[key] = value
+        self.version += 1
+        return True
+
+    def replace(self, path: str, value: dict[str, Any]) -> None:
+        """Swap a whole table (e.g. the action space when a preset is picked)."""
+        self.set(path, REMOVE)
+        self.set(path, value)
+
+    # --- validation and derived values ----------------------------------------------------
+
+    def check(self):
+        """(Session | None, problems) of the draft as it stands, cached per edit."""
+        if self._cache is None or self._cache[0] != self.version:
+            from drtui.session.validate import problems_in
+
+            session, problems = problems_in(copy.deepcopy(self.data))
+            problems = problems + self._reward_syntax()
+            self._cache = (self.version, session, problems)
+        return self._cache[1], self._cache[2]
+
+    def problems(self) -> list:
+        return self.check()[1]
+
+    def session(self):
+        return self.check()[0]
+
+    def _reward_syntax(self) -> list:
+        """A reward that does not compile never reaches a file: compiling is cheap enough to
+        do on every edit (running it against samples is the reward step's worker's job)."""
+        code = self.get("reward.code", fallback=None)
+        if not isinstance(code, str):
+            return []
+        from drtui.session.validate import Problem
+
+        try:
+            compile(code, "<reward_function.py>", "exec")
+        except SyntaxError as exc:
+            where = f"line {exc.lineno}: " if exc.lineno else ""
+            return [Problem("reward.code", f"{where}SyntaxError: {exc.msg}")]
+        except ValueError as exc:
+            return [Problem("reward.code", f"cannot compile: {exc}")]
+        return []
+
+    @property
+    def model_name(self) -> str:
+        name = self.get("model.name", fallback="")
+        return name if isinstance(name, str) else str(name)
+
+    @property
+    def dirty(self) -> bool:
+        return self.saved_version != self.version
+
+    def mark_saved(self) -> None:
+        self.saved_version = self.version
+
+    def default_output_dir(self) -> Path:
+        return self.session_path.parent / (self.model_name or "model")
+
+    @property
+    def out_dir(self) -> Path:
+        return self.output_dir or self.default_output_dir()

@@ -1,0 +1,67 @@
+"""The Import dialog: build a session from a deepracer-for-cloud folder (drtui.files.importer)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+
+class ImportDialog(ModalScreen):
+    """Dismisses with a Draft of the imported session (not saved yet), or None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog-cancel",
+                        tooltip="Close without importing.")]
+
+    def __init__(self, workspace: Path) -> None:
+        super().__init__()
+        self.workspace = workspace
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="import-dialog") as box:
+            box.border_title = "Import a DRfC folder"
+            yield Label("Folder with custom_files/ and run.env (or custom_files itself)")
+            yield Input(placeholder="~/deepracer-for-cloud", id="import-folder", compact=True)
+            yield Label("Model name (empty: the folder's name)")
+            yield Input(placeholder="", id="import-name", compact=True)
+            yield Static("", id="import-problem", classes="dialog-problem", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Import", id="do-import", variant="primary", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#do-import")
+    def do_import(self) -> None:
+        from drtui.errors import InvalidInput
+        from drtui.files.importer import import_folder
+        from drtui.screens.draft import Draft
+
+        folder = Path(self.query_one("#import-folder", Input).value.strip()).expanduser()
+        name = self.query_one("#import-name", Input).value.strip() or None
+        problem = self.query_one("#import-problem", Static)
+        if not str(folder) or str(folder) == ".":
+            problem.update("✗ give the folder to import")
+            return
+        try:
+            session, notes = import_folder(folder, name)
+        except InvalidInput as exc:
+            problem.update("\n".join(f"✗ {p}" for p in exc.problems))
+            return
+        except OSError as exc:
+            problem.update(f"✗ {exc}")
+            return
+        path = self.workspace / f"{session.model.name}.toml"
+        for note in notes:
+            self.app.notify(note, title="Import note", timeout=8)
+        if path.exists():
+            self.app.notify(f"{path.name} exists: ctrl+s will overwrite it", severity="warning")
+        self.dismiss(Draft.from_session(session, path))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,285 @@
+"""Step 6: the reward function. Pick a template and set its parameters, or write the code in a
+highlighted editor; the code is compiled at once and, 0.3 s after the last keystroke, run in a
+worker thread against reward params sampled on the chosen track (reward.check)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.timer import Timer
+from textual.widgets import Input, Label, RadioSet, Select, Static, TextArea
+
+from drtui.screens.draft import REMOVE
+from drtui.screens.step import WizardStep
+from drtui.widgets.code_area import CodeArea
+from drtui.widgets.field_problem import FieldProblem
+from drtui.widgets.form_field import FormField, FormScroll
+from drtui.widgets.toggles import Radio
+
+CHECK_DELAY_S = 0.3
+SAMPLES = 32
+
+
+def race_objects(race_type: str, obstacles: object, bot_cars: object) -> tuple[int, bool]:
+    """(objects, bots) to sample for a race: a reward that reads objects_location must see
+    the boxes or bot cars it will meet in training."""
+    count, bots = {"OBJECT_AVOIDANCE": (obstacles, False),
+                   "HEAD_TO_BOT": (bot_cars, True)}.get(race_type, (0, False))
+    return (count if isinstance(count, int) and 0 <= count <= 12 else 0), bots
+
+
+def session_samples(session) -> tuple[str, list[dict]]:
+    """The params samples a saved session's reward is checked against before a write."""
+    race = session.race
+    objects, bots = race_objects(race.type, race.object_avoidance.number_of_obstacles,
+                                 race.head_to_bot.number_of_bot_cars)
+    return samples(session.track.world, objects, bots)
+
+
+@lru_cache(maxsize=8)
+def samples(world: str, objects: int, bots: bool) -> tuple[str, list[dict]]:
+    """(world used, params samples); tracks without waypoints fall back to the default."""
+    from drtui.reward.check import DEFAULT_WORLD
+    from drtui.reward.params import sample_params
+
+    try:
+        return world, sample_params(world, n=SAMPLES, objects=objects, bots=bots)
+    except FileNotFoundError:
+        return DEFAULT_WORLD, sample_params(DEFAULT_WORLD, n=SAMPLES, objects=objects,
+                                            bots=bots)
+
+
+class RewardStep(WizardStep):
+    INDEX = 5
+    AUTO_FOCUS = "#reward-source"
+    EXPLANATION = ("What good driving is, to the car: your strongest lever. Tune a template, or "
+                   "write reward_function(params); code is checked on your track as you type.")
+    HELP = ("The reward tells the car what good driving is; it is the strongest lever you have. "
+            "Start from a template and tune its parameters, or write your own "
+            "reward_function(params). Code is checked on sample positions of your track as you "
+            "type.")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._timer: Timer | None = None
+        self._last_template: dict[str, Any] = {}
+
+    def _source(self) -> str:
+        reward = self.draft.get("reward")
+        reward = reward if isinstance(reward, dict) else {}
+        for kind in ("code", "file", "template"):
+            if reward.get(kind) is not None:
+                return kind
+        return "template"
+
+    def compose_body(self) -> ComposeResult:
+        from drtui.reward.templates import TEMPLATES
+
+        source = self._source()
+        template = self.draft.get("reward.template", fallback=None)
+        if template is None:
+            template = "centerline"
+        with Vertical(id="step-body"):
+            with RadioSet(id="reward-source", classes="horizontal"):
+                for kind, label in (("template", "template"), ("code", "code"),
+                                    ("file", "file")):
+                    yield Radio(label, value=source == kind, name=kind)
+            yield FieldProblem("reward")
+            with FormScroll(id="reward-template-box"):
+                yield Select([(f"{t.name}: {t.title}", t.name) for t in TEMPLATES.values()],
+                             value=template if template in TEMPLATES else Select.NULL,
+                             allow_blank=template not in TEMPLATES, id="reward-template",
+                             compact=True)
+                yield FieldProblem("reward.template")
+                yield Static("", id="template-description", classes="note", markup=False)
+                yield Vertical(id="reward-params")
+                yield Label("reward_function.py (switch to code to edit it)",
+                            classes="section-title")
+                yield CodeArea("", language="python", read_only=True, id="template-preview")
+            with Vertical(id="reward-code-box"):
+                yield CodeArea(self._code_text(), language="python", id="reward-editor")
+                yield FieldProblem("reward.code")
+                yield Static("", id="reward-check", classes="verdict", markup=False)
+            with Vertical(id="reward-file-box"):
+                yield Label("reward_function.py file, relative to the session file")
+                yield Input(str(self.draft.get("reward.file", fallback="") or ""),
+                            placeholder="reward_function.py", id="reward-file", compact=True)
+                yield FieldProblem("reward.file")
+                yield Static("", id="reward-file-check", classes="verdict", markup=False)
+
+    def _code_text(self) -> str:
+        code = self.draft.get("reward.code", fallback=None)
+        return code if isinstance(code, str) else ""
+
+    def on_mount(self) -> None:
+        self.query_one("#reward-editor").border_title = "reward_function.py"
+        self._show_source(self._source())
+        self._build_params()
+
+    # --- source ---------------------------------------------------------------------------
+
+    def _show_source(self, source: str) -> None:
+        for kind in ("template", "code", "file"):
+            self.query_one(f"#reward-{kind}-box").set_class(kind == source, "-shown")
+        if source == "code":
+            self._check_now()
+        elif source == "file":
+            self._check_now()
+
+    @on(RadioSet.Changed, "#reward-source")
+    def _source_changed(self, event: RadioSet.Changed) -> None:
+        new, old = event.pressed.name, self._source()
+        if new == old:
+            return
+        reward = self.draft.get("reward")
+        reward = dict(reward) if isinstance(reward, dict) else {}
+        if old == "template":
+            self._last_template = {k: reward[k] for k in ("template", "params") if k in reward}
+        if new == "code":
+            code = (self._code_text() or self._template_code()
+                    or "def reward_function(params):\n    return 1.0\n")
+            self.draft.replace("reward", {"code": code})
+            editor = self.query_one("#reward-editor", CodeArea)
+            with self.prevent(TextArea.Changed):
+                editor.set_code(code)
+        elif new == "file":
+            path = self.query_one("#reward-file", Input).value.strip() or "reward_function.py"
+            self.draft.replace("reward", {"file": path})
+        else:
+            self.draft.replace("reward", self._last_template or {"template": "centerline"})
+            self._build_params()
+        self.show_problems()
+        self._show_source(new)
+
+    def _template_code(self) -> str | None:
+        from drtui.reward.templates import render
+
+        reward = self._last_template or {}
+        try:
+            return render(reward.get("template", "centerline"), reward.get("params") or {})
+        except (ValueError, KeyError):
+            return None
+
+    # --- template -------------------------------------------------------------------------
+
+    @on(Select.Changed, "#reward-template")
+    def _template_changed(self, event: Select.Changed) -> None:
+        if event.value is Select.NULL or event.value == self.draft.get("reward.template",
+                                                                      fallback=None):
+            return
+        self.draft.replace("reward", {"template": event.value})
+        self._build_params()
+        self.show_problems()
+
+    def _build_params(self) -> None:
+        from drtui.reward.templates import TEMPLATES
+
+        name = self.draft.get("reward.template", fallback=None)
+        box = self.query_one("#reward-params", Vertical)
+        box.remove_children()
+        template = TEMPLATES.get(name)
+        self.query_one("#template-description", Static).update(
+            template.description if template else "")
+        if template is not None:
+            params = self.draft.get("reward.params", fallback=None) or {}
+            fields = []
+            for key, spec in template.params.items():
+                hint = "" if spec.type is bool else f"{spec.low:g} .. {spec.high:g}"
+                fields.append(FormField(f"reward.params.{key}", key, params.get(key, spec.default),
+                                        kind=spec.type, hint=hint, help=spec.help,
+                                        optional=True, placeholder=str(spec.default)))
+            box.mount_all(fields)
+        self._show_preview()
+        self.call_after_refresh(self.show_problems)
+
+    def _show_preview(self) -> None:
+        from drtui.reward.templates import render
+
+        name = self.draft.get("reward.template", fallback=None)
+        try:
+            code = render(name, self.draft.get("reward.params", fallback=None) or {})
+        except (ValueError, KeyError, TypeError):
+            code = "# fix the parameters above to see the code"
+        self.query_one("#template-preview", CodeArea).set_code(code)
+
+    def draft_changed(self, path: str) -> None:
+        if path.startswith("reward.params."):
+            params = self.draft.get("reward.params", fallback=None)
+            if isinstance(params, dict) and not params:
+                self.draft.set("reward.params", REMOVE)
+            self._show_preview()
+
+    # --- code -------------------------------------------------------------------------------
+
+    @on(TextArea.Changed, "#reward-editor")
+    def _code_changed(self, event: TextArea.Changed) -> None:
+        if self._source() != "code":
+            return
+        self.edit("reward.code", event.text_area.text)
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(CHECK_DELAY_S, self._check_now)
+
+    @on(Input.Changed, "#reward-file")
+    def _file_changed(self, event: Input.Changed) -> None:
+        if self._source() == "file":
+            self.edit("reward.file", event.value.strip() or "reward_function.py")
+            if self._timer is not None:
+                self._timer.stop()
+            self._timer = self.set_timer(CHECK_DELAY_S, self._check_now)
+
+    def _check_now(self) -> None:
+        source = self._source()
+        if source == "code":
+            code = self._code_text()
+        elif source == "file":
+            path = self.draft.session_path.parent / str(self.draft.get("reward.file"))
+            try:
+                code = path.expanduser().read_text(encoding="utf-8")
+            except OSError as exc:
+                self._show_check(None, f"✗ cannot read {path.name}: {exc.strerror}", "file")
+                return
+        else:
+            return
+        d = self.draft
+        objects, bots = race_objects(d.get("race.type"),
+                                     d.get("race.object_avoidance.number_of_obstacles"),
+                                     d.get("race.head_to_bot.number_of_bot_cars"))
+        self.query_one("#reward-check", Static).update("… checking")
+        self._run_check(code, str(self.draft.get("track.world")), objects, bots, source)
+
+    @work(thread=True, exclusive=True, group="reward-check", exit_on_error=False,
+          description="Running the reward function on sample params.")
+    def _run_check(self, code: str, world: str, objects: int, bots: bool, source: str) -> None:
+        from drtui.reward.check import check_reward_code
+
+        try:
+            used, params = samples(world, objects, bots)
+        except Exception as exc:  # noqa: BLE001 - an unknown world is the track step's problem
+            self.app.call_from_thread(self._show_check, code, f"! cannot sample {world}: {exc}",
+                                      source)
+            return
+        result = check_reward_code(code, samples=params, world=used)
+        if result.ok:
+            low, high = min(result.rewards), max(result.rewards)
+            text = (f"✓ ran on {result.calls} sample positions of {used}: "
+                    f"reward {low:.4g} .. {high:.4g}")
+        elif result.error and result.error.startswith("SyntaxError") and source == "code":
+            text = ""  # the field already shows the compiler's message, with its line
+        else:
+            where = f"line {result.line}: " if result.line else ""
+            text = f"✗ {where}{result.error}"
+        self.app.call_from_thread(self._show_check, code, text, source)
+
+    def _show_check(self, code: str | None, text: str, source: str) -> None:
+        if source != self._source() or (source == "code" and code != self._code_text()):
+            return  # a newer edit is being checked
+        widget = self.query_one("#reward-check" if source == "code" else "#reward-file-check",
+                                Static)
+        widget.update(text)
+        widget.set_class(text.startswith("✓"), "-ok")
+        widget.set_class(text.startswith("✗"), "-error")

@@ -1,0 +1,134 @@
+"""Checkpoints of a run: RUN_DIR/checkpoints/{last,best}.pt and deepracer_checkpoints.json.
+
+Every file is written whole to a temporary name, fsynced and renamed over the old one, so a
+killed trainer leaves the previous checkpoint or the new one, never a torn file. `last.pt`
+is rewritten after every iteration's update; `best.pt` is a copy of the last one whose
+evaluation beat every earlier one on training.best_model_metric.
+
+A checkpoint holds what an exact resume needs: the networks, the optimiser states, the torch
+and simulator RNG states, the iteration, env-step and episode counters, the elapsed training
+time; and `build`, what evaluation and export need to rebuild the policy without the session.
+The index mirrors simapp's deepracer_checkpoints.json ({"best_checkpoint": {"name",
+"time_stamp", "avg_eval_metric"}, "last_checkpoint": {...}}) with a few extra keys.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from drtui.session.store import atomic_write
+
+FORMAT = 1
+DIR = "checkpoints"
+INDEX = "deepracer_checkpoints.json"
+WHICH = ("last", "best")
+
+
+def ckpt_name(iteration: int, total_steps: int) -> str:
+    """DeepRacer's checkpoint name, as the `Checkpoint> Saving` line prints it."""
+    return f"{iteration}_Step-{total_steps}.ckpt"
+
+
+def path_of(run_dir: Path, which: str = "last") -> Path:
+    if which not in WHICH:
+        raise ValueError(f"checkpoint must be one of {', '.join(WHICH)}, not {which!r}")
+    return Path(run_dir) / DIR / f"{which}.pt"
+
+
+def save(run_dir: Path, payload: dict[str, Any], which: str = "last") -> Path:
+    buf = io.BytesIO()
+    torch.save({"format": FORMAT, **payload}, buf)
+    path = path_of(run_dir, which)
+    atomic_write(path, buf.getvalue())
+    return path
+
+
+def load(run_dir: Path, which: str = "last", map_location: str | torch.device = "cpu") -> dict:
+    path = path_of(run_dir, which)
+    if not path.is_file():
+        raise FileNotFoundError(f"no {which} checkpoint in {path.parent}")
+    # weights_only: a checkpoint holds tensors, numbers, strings and dicts, nothing to unpickle
+    payload = torch.load(path, map_location=map_location, weights_only=True)
+    if payload.get("format") != FORMAT:
+        raise ValueError(f"{path}: unknown checkpoint format {payload.get('format')!r}")
+    return payload
+
+
+def promote_best(run_dir: Path) -> None:
+    """best.pt := last.pt (atomically)."""
+    atomic_write(path_of(run_dir, "best"), path_of(run_dir, "last").read_bytes())
+
+
+def read_index(run_dir: Path) -> dict[str, Any]:
+    path = Path(run_dir) / DIR / INDEX
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def write_index(run_dir: Path, index: dict[str, Any]) -> None:
+    atomic_write(Path(run_dir) / DIR / INDEX, json.dumps(index, indent=2, sort_keys=True))
+
+
+def index_entry(name: str, iteration: int, metric: float | None, file: str) -> dict[str, Any]:
+    return {"name": name, "time_stamp": time.time(), "avg_eval_metric": metric,
+            "iteration": iteration, "file": file}
+
+
+# --- the policy, rebuilt for evaluation and export --------------------------------------------
+
+def build_policy_net(build: dict[str, Any]) -> nn.Module:
+    """The policy network a checkpoint's `build` describes, with fresh weights."""
+    from drtui.train.networks import factory
+    from drtui.train.networks.spec import ActionSpec
+
+    spec = ActionSpec(**build["action_spec"])
+    obs_spec = {k: tuple(v) for k, v in build["obs_spec"].items()}
+    options = dict(build.get("options", {}))
+    if build["algorithm"] == "sac":
+        return factory.build_actor(build["network"], obs_spec, spec, **options)
+    return factory.build(build["network"], obs_spec, spec, **options)
+
+
+class GreedyPolicy(nn.Module):
+    """The deterministic policy on network inputs given positionally in `keys` order: discrete
+    -> action probabilities (DeepRacer's softmax output), continuous -> (steering, speed) in
+    the session's ranges. What export writes to ONNX and evaluation drives."""
+
+    def __init__(self, net: nn.Module, keys: list[str]):
+        super().__init__()
+        self.net, self.keys = net, list(keys)
+        self.discrete = net.action_spec.is_discrete
+
+    def forward(self, *inputs: Tensor) -> Tensor:
+        out = self.net(dict(zip(self.keys, inputs)))
+        if out.logits is not None:
+            return torch.softmax(out.logits, -1)
+        return self.net.action_spec.squash(out.mean)
+
+    @torch.no_grad()
+    def action(self, obs: dict[str, Tensor]) -> Tensor:
+        """Env actions for a batch of network inputs."""
+        out = self(*(obs[k] for k in self.keys))
+        return out.argmax(-1) if self.discrete else out
+
+
+def load_policy(run_dir: Path, which: str = "best") -> tuple[GreedyPolicy, dict[str, Any]]:
+    """(the greedy policy, the checkpoint payload) of a run; falls back to `last` when no
+    evaluation has produced a best checkpoint yet."""
+    if which == "best" and not path_of(run_dir, "best").is_file():
+        which = "last"
+    payload = load(run_dir, which)
+    net = build_policy_net(payload["build"])
+    net.load_state_dict(payload["policy"])
+    net.eval()
+    keys = sorted(payload["build"]["obs_spec"])
+    return GreedyPolicy(net, keys).eval(), payload

@@ -1,0 +1,621 @@
+"""The training process: `python -m drtui.train RUN_DIR [--resume] [--trace-all]`.
+
+Reads RUN_DIR/session.toml and RUN_DIR/files/custom_files/reward_function.py, trains on the
+embedded simulator with N cars stepping together (each plays a DeepRacer worker), and prints
+DeepRacer's log lines to stdout (the embedded runner appends them to RUN_DIR/logs/trainer.log),
+so the parser that reads real DeepRacer logs reads this one:
+
+    SIM_TRACE_LOG:...                      every step of car 0 (--trace-all: every car)
+    Training> Name=main_level/agent, ...   each training episode (any car; Worker = car),
+                                           with Progress= and Status= appended
+    Policy training> Surrogate loss=...    each PPO epoch (SAC: one line per update)
+    Checkpoint> Saving in path=['./checkpoint/agent/N_Step-M.ckpt']
+                                           iteration N's update is done and checkpointed
+    ## agent: Starting evaluation phase ... Testing> ... Finished evaluation phase ...
+    [BestModelSelection] ...               min_eval_trials greedy episodes after each update
+
+Per iteration: the checkpoint (checkpoint.py), TensorBoard scalars (RUN_DIR/tb),
+RUN_DIR/metrics/TrainingMetrics.json and training-simtrace/<k>-iteration.csv, and state.json
+(status, iteration, best). Every one of them is written at the iteration boundary only, so a
+SIGKILL loses the iteration in progress and nothing else; --resume continues from the last
+checkpoint and drops whatever a killed iteration left behind.
+
+SIGINT/SIGTERM finish the current step and exit 0 with status "stopped" (the last complete
+iteration is the final checkpoint); training.time_limit_minutes ends training the same way
+with status "finished". A broken reward function, session or checkpoint ends it with status
+"failed", the reason in state.json and as one `ERROR:` line in the log, and exit code 1 or 2.
+
+Trainer settings that the session does not hold (environment variables):
+    DRTUI_CARS           cars stepping together (default 16; 8 with a camera)
+    DRTUI_CAMERA_SIZE    internal camera resolution, WxH (default 80x60; see obs.py)
+    DRTUI_DEVICE         cpu | cuda | auto (default auto: cuda when available)
+    DRTUI_THREADS        torch CPU threads (default 1: see settings_for)
+    DRTUI_TEACHER        auto | on | off: warm-start a camera policy from a privileged teacher
+                         (distill.py; auto: camera + clipped_ppo on a CPU)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import statistics
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TextIO
+
+import torch
+
+from drtui.errors import DrtuiError
+from drtui.train import checkpoint as ckpt
+from drtui.train.obs import (CAMERA_SENSORS, DEFAULT_CAMERA_SIZE, ObsAdapter, camera_size_for,
+                             parse_size)
+from drtui.train.rollout import StopTraining, TrainEnv
+
+AGENT = "main_level/agent"
+DEFAULT_CARS, DEFAULT_CAMERA_CARS = 16, 8
+EPISODE_LIMIT_LAPS = 2.0  # step limit of an episode: two laps' worth at the slowest speed
+
+
+class UserError(DrtuiError):
+    """A problem the user can fix (session, reward function, checkpoint): one clear line."""
+
+
+@dataclass
+class Settings:
+    cars: int
+    camera_size: tuple[int, int]
+    device: str
+    threads: int
+    teacher: bool
+    trace_all: bool = False
+
+
+def settings_for(session, *, trace_all: bool = False, env=None) -> Settings:
+    env = os.environ if env is None else env
+    camera = [s for s in session.car.sensors if s in CAMERA_SENSORS]
+    cars = int(env.get("DRTUI_CARS") or (DEFAULT_CAMERA_CARS if camera else DEFAULT_CARS))
+    size = parse_size(env["DRTUI_CAMERA_SIZE"]) if env.get("DRTUI_CAMERA_SIZE") else DEFAULT_CAMERA_SIZE
+    channels = 2 if "STEREO_CAMERAS" in camera else 1
+    size = camera_size_for(session.network.architecture, size, channels)
+    device = env.get("DRTUI_DEVICE", "auto")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    # One thread: the simulator is single-threaded Python between small tensor ops, and on a
+    # busy 2-core machine a second torch thread made a forward pass 10-25x slower, not faster.
+    threads = int(env.get("DRTUI_THREADS") or 1)
+    teacher = env.get("DRTUI_TEACHER", "auto").lower()
+    if teacher not in ("auto", "on", "off"):
+        raise UserError(f"DRTUI_TEACHER must be auto, on or off (got {teacher!r})")
+    if teacher == "auto":
+        teacher = "on" if camera and session.training.algorithm == "clipped_ppo" and \
+            device == "cpu" else "off"
+    if cars < 1:
+        raise UserError("DRTUI_CARS must be at least 1")
+    return Settings(cars, size, device, threads, teacher == "on", trace_all)
+
+
+def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    return statistics.fmean(values), statistics.pstdev(values) if len(values) > 1 else 0.0
+
+
+class _Metrics:
+    """TrainingMetrics.json (drtui.sim.logs.TrainingMetrics) written at iteration boundaries
+    only, each entry tagged with its iteration so that a resume can drop a killed iteration's."""
+
+    def __init__(self, path: Path, best_model_metric: str):
+        from drtui.sim.logs import TrainingMetrics
+
+        class Deferred(TrainingMetrics):
+            def write(self) -> None:  # TrainingMetrics rewrites the file per episode
+                pass
+
+        self.tm = Deferred(path, best_model_metric)
+        self._write = lambda: TrainingMetrics.write(self.tm)
+
+    @property
+    def episodes(self) -> int:
+        return self.tm.episodes
+
+    def add(self, end, phase: str, iteration: int) -> None:
+        entry = self.tm.add(end, phase)
+        entry["iteration"] = iteration
+
+    def flush(self) -> None:
+        self._write()
+
+    def restore(self, upto_iteration: int) -> None:
+        try:
+            data = json.loads(self.tm.path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            data = {"metrics": []}
+        kept = [m for m in data.get("metrics", []) if m.get("iteration", 0) <= upto_iteration]
+        self.tm.metrics = kept
+        self.tm.episodes = sum(m.get("phase") == "training" for m in kept)
+        self.flush()
+
+
+class Trainer:
+    def __init__(self, run_dir: str | os.PathLike, *, resume: bool = False,
+                 trace_all: bool = False, out: TextIO | None = None, env=None):
+        self.run_dir = Path(run_dir).resolve()
+        self.resume, self.trace_all = resume, trace_all
+        self.out = out or sys.stdout
+        self.environ = os.environ if env is None else env
+        self.iteration = 0  # complete iterations
+        self.best: dict | None = None
+        self._stop_signal: int | None = None
+        self._deadline = math.inf
+
+    # -- output ----------------------------------------------------------------------------
+
+    def log(self, line: str) -> None:
+        self.out.write(line + "\n")
+        self.out.flush()
+
+    def _state(self, **changes) -> None:
+        from drtui.runstore.store import Run
+
+        run = Run(self.run_dir)
+        try:
+            run.reload()  # keep what the launcher and the follower wrote
+        except (OSError, json.JSONDecodeError):
+            pass
+        run.update(**changes)
+
+    # -- the process -----------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Train until stopped, the time limit or the iteration limit; the exit code."""
+        self._install_signals()
+        self._state(status="running", pid=os.getpid(), error=None)
+        try:
+            self._setup()
+            reason = self._train()
+        except StopTraining as stop:
+            reason = stop.reason
+        except KeyboardInterrupt:  # a second SIGINT: stop now, the checkpoint is on disk
+            reason = "stopped"
+        except (DrtuiError, SyntaxError) as err:
+            return self._fail(err)
+        except Exception as err:  # noqa: BLE001 - a trainer bug: keep the traceback
+            traceback.print_exc(file=self.out)
+            return self._fail(err, internal=True)
+        finally:
+            self._close()
+        return self._finish(reason)
+
+    def _install_signals(self) -> None:
+        def request_stop(signum, _frame):
+            if self._stop_signal is not None and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            self._stop_signal = signum
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+
+    def _should_stop(self) -> str | None:
+        if self._stop_signal is not None:
+            return "stopped"
+        if time.monotonic() >= self._deadline:
+            return "finished"
+        return None
+
+    def _fail(self, err: BaseException, internal: bool = False) -> int:
+        if isinstance(err, SyntaxError):
+            message = f"reward_function.py line {err.lineno}: SyntaxError: {err.msg}"
+        else:
+            message = str(err).split("\n", 1)[0] or type(err).__name__
+            if internal:
+                message = f"{type(err).__name__}: {message}"
+        detail = str(err) if not isinstance(err, SyntaxError) else message
+        self.log(f"ERROR: training failed: {message}")
+        self._state(status="failed", error=message, error_detail=detail, ended=time.time())
+        return 1 if internal else getattr(err, "exit_code", 1)
+
+    def _finish(self, reason: str) -> int:
+        name = self.last_name if hasattr(self, "last_name") else None
+        why = {"stopped": "stop requested", "finished": "time limit reached",
+               "done": "iteration limit reached"}.get(reason, reason)
+        if hasattr(self, "csv") and getattr(self, "_partial_csv", None) is not None:
+            self._partial_csv.unlink(missing_ok=True)  # an abandoned iteration's steps
+        self.log(f"## agent: Training ended ({why}) after {self.iteration} iterations; "
+                 f"last checkpoint {name}")
+        status = "stopped" if reason == "stopped" else "finished"
+        self._state(status=status, iteration=self.iteration, ended=time.time())
+        return 0
+
+    def _close(self) -> None:
+        for name in ("csv", "tb"):
+            obj = getattr(self, name, None)
+            if obj is not None:
+                obj.close()
+
+    # -- setup -------------------------------------------------------------------------------
+
+    def _setup(self) -> None:
+        from drtui.sim.env import DeepRacerSim, SimConfig
+        from drtui.sim.episode import StartRule
+        from drtui.sim.logs import SimTraceCsv, SimTraceLog
+        from drtui.runstore.tensorboard import ScalarWriter
+        from drtui.session import store as session_store
+
+        self.session = session = session_store.load(self.run_dir / "session.toml")
+        self.settings = s = settings_for(session, trace_all=self.trace_all, env=self.environ)
+        torch.set_num_threads(s.threads)
+        self.reward = reward = self._reward_function()
+        seed = session.training.seed
+        if seed is None:
+            seed = int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
+        self.seed = seed
+        torch.manual_seed(seed)
+
+        cfg = SimConfig.from_session(session, s.cars, camera_size=s.camera_size, seed=seed)
+        self.sim = DeepRacerSim(cfg, reward)
+        cfg.max_steps = self._episode_limit(cfg)
+        trials = session.training.min_eval_trials
+        eval_start = StartRule(True, 1.0 / trials, session.training.start_position_offset, False)
+        eval_cfg = SimConfig.from_session(session, trials, camera_size=s.camera_size,
+                                          seed=seed + 1, start=eval_start)
+        self.eval_sim = DeepRacerSim(eval_cfg, reward)
+        eval_cfg.max_steps = cfg.max_steps
+
+        self.algo, self.build = self._make_algorithm(s.device)
+        self.algo.interrupt = self._should_stop
+        frames = getattr(self.algo.net, "frames", 1)
+        shapes = self.sim.observation_shapes()
+        self.adapter, self.eval_adapter = ObsAdapter(shapes, frames), ObsAdapter(shapes, frames)
+        self.env = TrainEnv(self.sim, self.adapter, on_step=self._on_step,
+                            on_episode=self._on_episode, should_stop=self._should_stop)
+
+        metrics = self.run_dir / "metrics"
+        self.metrics = _Metrics(metrics / "TrainingMetrics.json", session.training.best_model_metric)
+        cars = None if s.trace_all else [0]
+        self.trace = SimTraceLog(self.out, cars)
+        self.csv = SimTraceCsv(metrics / "training-simtrace", cars)
+        self.tb = ScalarWriter(self.run_dir / "tb")
+        self.elapsed_before = 0.0
+        self.distilled = False
+        self._header()
+        if self.resume:
+            self._restore()
+        else:
+            self.metrics.flush()  # a fresh run starts with an empty TrainingMetrics.json
+            self._checkpoint()  # 0_Step-0: a stop before the first update still has one
+        limit_s = session.training.time_limit_minutes * 60.0 - self.elapsed_before
+        self.started = time.monotonic()
+        self._deadline = self.started + max(0.0, limit_s)
+        self.env.reset()
+
+    def _reward_function(self):
+        from drtui.reward.check import load_reward_function
+
+        path = self.run_dir / "files" / "custom_files" / "reward_function.py"
+        if path.is_file():
+            source = path.read_text(encoding="utf-8")
+        else:  # a run folder without generated files: render the session's reward
+            from drtui.files.render import reward_function_py
+
+            source = reward_function_py(self.session, self.run_dir)
+        try:
+            return load_reward_function(source)
+        except SyntaxError:
+            raise
+        except Exception as err:  # noqa: BLE001 - the module's own code raised
+            raise UserError(f"reward_function.py could not be loaded: "
+                            f"{type(err).__name__}: {err}") from None
+
+    def _episode_limit(self, cfg) -> int:
+        """simapp's 10000 steps, or two laps at the slowest speed if that is fewer: a car
+        that circles on the road must not hold up an iteration for minutes."""
+        from drtui.sim.car import STEP_S
+        from drtui.sim.episode import MAX_STEPS
+
+        slowest = max(0.1, min(cfg.speed_range))
+        return min(MAX_STEPS, math.ceil(EPISODE_LIMIT_LAPS * self.sim.track.length / (slowest * STEP_S)))
+
+    def _make_algorithm(self, device: str):
+        from drtui.train.networks import factory
+        from drtui.train.networks.spec import ActionSpec, continuous, discrete
+        from drtui.train.obs import obs_spec
+
+        session = self.session
+        space = session.action_space
+        if space.type == "discrete":
+            spec: ActionSpec = discrete(len(space.discrete_actions()))
+        else:
+            spec = continuous((space.steering_angle.low, space.speed.low),
+                              (space.steering_angle.high, space.speed.high))
+        spec_obs = obs_spec(self.sim.observation_shapes())
+        network = session.network.architecture
+        build = {"algorithm": session.training.algorithm, "network": network,
+                 "obs_spec": {k: list(v) for k, v in spec_obs.items()},
+                 "action_spec": {k: (list(v) if isinstance(v, tuple) else v)
+                                 for k, v in asdict(spec).items()},
+                 "options": {}, "sensors": list(session.car.sensors),
+                 "camera_size": list(self.settings.camera_size)}
+        try:
+            if session.training.algorithm == "sac":
+                from drtui.train.sac import SAC, SACConfig
+
+                actor = factory.build_actor(network, spec_obs, spec)
+                critic = factory.build_critic(network, spec_obs, spec)
+                adapter = ObsAdapter(self.sim.observation_shapes(), actor.frames)
+                shapes = adapter.store_shapes()
+                dtypes = {k: torch.uint8 if len(v) == 3 else torch.float32 for k, v in shapes.items()}
+                algo = SAC(actor, critic, SACConfig.from_session(session), shapes, dtypes, device)
+            else:
+                from drtui.train.ppo import PPO, PPOConfig
+
+                net = factory.build(network, spec_obs, spec)
+                algo = PPO(net, PPOConfig.from_session(session), device)
+        except ValueError as err:  # e.g. a network that cannot take this input
+            raise UserError(f"network {network}: {err}") from None
+        return algo, build
+
+    def _header(self) -> None:
+        s, session = self.settings, self.session
+        hp = session.effective_hyperparameters()
+        space = session.action_space
+        actions = ([{"steering_angle": a.steering_angle, "speed": a.speed}
+                    for a in space.discrete_actions()] if space.type == "discrete" else
+                   {"steering_angle": space.steering_angle.model_dump(),
+                    "speed": space.speed.model_dump()})
+        camera = "x".join(map(str, s.camera_size))
+        self.log(f"## drtui trainer: run {self.run_dir.name}, world {session.track.world}, "
+                 f"{s.cars} cars, camera {camera} (internal), device {s.device}, "
+                 f"threads {s.threads}, seed {self.seed}")
+        self.log(f"Sensor list {list(session.car.sensors)}, network "
+                 f"{session.network.architecture}, simapp_version drtui-embedded, "
+                 f"training_algorithm {session.training.algorithm}, action_space_type {space.type}")
+        self.log(f"Action space from file: {actions}")
+        self.log("Using the following hyper-parameters")
+        self.log(json.dumps(hp, indent=2, sort_keys=True))
+
+    # -- checkpoints ---------------------------------------------------------------------------
+
+    def _payload(self) -> dict:
+        return {"build": self.build, "algorithm": self.algo.state_dict(),
+                "policy": self.algo.policy_state(), "iteration": self.iteration,
+                "total_steps": self.env.total_steps, "episodes": self.metrics.episodes,
+                "elapsed_s": self._elapsed(), "seed": self.seed, "name": self._name(),
+                "distilled": self.distilled,
+                "rng": {"torch": torch.get_rng_state(), "sim": self.sim.gen.get_state(),
+                        "eval_sim": self.eval_sim.gen.get_state()}}
+
+    def _name(self) -> str:
+        return ckpt.ckpt_name(self.iteration, self.env.total_steps)
+
+    def _elapsed(self) -> float:
+        started = getattr(self, "started", None)
+        return self.elapsed_before + (time.monotonic() - started if started else 0.0)
+
+    def _checkpoint(self) -> None:
+        ckpt.save(self.run_dir, self._payload())
+        self.last_name = self._name()
+        index = ckpt.read_index(self.run_dir)
+        index["last_checkpoint"] = ckpt.index_entry(self.last_name, self.iteration, None, "last.pt")
+        index.setdefault("best_checkpoint", None)
+        ckpt.write_index(self.run_dir, index)
+        self.log(f"Checkpoint> Saving in path=['./checkpoint/agent/{self.last_name}']")
+
+    def _restore(self) -> None:
+        try:
+            payload = ckpt.load(self.run_dir, "last")
+        except (FileNotFoundError, ValueError, RuntimeError) as err:
+            raise UserError(f"cannot resume: {err}") from None
+        if payload["build"]["network"] != self.build["network"] or \
+                payload["build"]["obs_spec"] != self.build["obs_spec"]:
+            raise UserError("cannot resume: the checkpoint was trained with another network "
+                            "or observation size (DRTUI_CAMERA_SIZE?)")
+        self.algo.load_state_dict(payload["algorithm"])
+        self.iteration = int(payload["iteration"])
+        self.env.total_steps = int(payload["total_steps"])
+        self.elapsed_before = float(payload.get("elapsed_s", 0.0))
+        self.seed = int(payload.get("seed", self.seed))
+        self.distilled = bool(payload.get("distilled", False))
+        torch.set_rng_state(payload["rng"]["torch"])
+        self.sim.gen.set_state(payload["rng"]["sim"])
+        self.eval_sim.gen.set_state(payload["rng"]["eval_sim"])
+        self.metrics.restore(self.iteration)
+        self.last_name = payload["name"]
+        best = (ckpt.read_index(self.run_dir) or {}).get("best_checkpoint")
+        self.best = best
+        self.log(f"Resuming from checkpoint {self.last_name}: iteration {self.iteration} "
+                 f"complete, training continues with iteration {self.iteration + 1}")
+
+    # -- hooks ---------------------------------------------------------------------------------
+
+    def _on_step(self, record) -> None:
+        self.trace.write(record)
+        self.csv.write(record)
+
+    def _on_episode(self, end) -> None:
+        it = self.iteration + 1
+        self.iter_ends.append(end)
+        self.metrics.add(end, "training", it)
+        self.log(f"Training> Name={AGENT}, Worker={end.car}, Episode={self.metrics.episodes}, "
+                 f"Total reward={end.reward:.2f}, Steps={self.env.total_steps}, "
+                 f"Training iteration={it - 1}, Progress={end.progress:.2f}, Status={end.status}")
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def _train(self) -> str:
+        # simapp hands term_cond_max_episodes to Coach as TrainingSteps: policy updates
+        max_iterations = int(self.session.effective_hyperparameters()["term_cond_max_episodes"])
+        if self.settings.teacher and self.iteration == 0 and not self.distilled:
+            self._warm_start()
+        while True:
+            if self.iteration >= max_iterations:
+                return "done"
+            reason = self._should_stop()
+            if reason:
+                return reason
+            self._iterate()
+
+    def _warm_start(self) -> None:
+        """Teacher on privileged state, distilled into the camera network (distill.py); saved
+        and evaluated as iteration 0."""
+        from drtui.train.distill import distill, train_teacher
+
+        self.log("## drtui: camera warm start: a PPO teacher on privileged state, distilled "
+                 "into the camera network (DRTUI_TEACHER=off skips it)")
+        t0 = time.monotonic()
+        spec = self.algo.net.action_spec
+        teacher, teacher_steps = train_teacher(
+            self.session, self.reward, spec, seed=self.seed, log=self.log,
+            should_stop=self._should_stop, episode_limit=self.sim.cfg.max_steps,
+            eval_trials=self.eval_sim.n)
+        quiet = TrainEnv(self.sim, self.adapter, should_stop=self._should_stop)
+        used = distill(self.algo, teacher, quiet, self.eval_sim, self.eval_adapter,
+                       batch_size=self.algo.cfg.batch_size, log=self.log,
+                       should_stop=self._should_stop)
+        self.env.total_steps += teacher_steps + used
+        self.distilled = True
+        self.log(f"## drtui: warm start done in {time.monotonic() - t0:.0f} s: "
+                 f"{teacher_steps} teacher and {used} camera env steps")
+        self._checkpoint()
+        self.env.reset()  # the cars' episodes start afresh for PPO
+        self._evaluate(0)
+
+    def _iterate(self) -> None:
+        it = self.iteration + 1
+        self.iter_ends: list = []
+        self.metrics.tm.start_iteration()
+        self._partial_csv = self.csv.start_iteration(it - 1)
+        t0, steps0 = time.monotonic(), self.env.total_steps
+        batch = self.algo.collect(self.env)
+        collect_s = time.monotonic() - t0
+        epochs = self.algo.update(batch)
+        del batch
+        for e in epochs:
+            self.log(f"Policy training> Surrogate loss={e['loss']}, KL divergence={e['kl']}, "
+                     f"Entropy={e['entropy']}, training epoch={e['epoch']}, "
+                     f"learning_rate={e['learning_rate']}")
+        self.csv.close()
+        self._partial_csv = None
+        self.iteration = it
+        self.metrics.flush()  # before the checkpoint: a resume trims, never lacks, entries
+        self._checkpoint()
+        wall = time.monotonic() - t0
+        summary = self._summary(it, epochs)
+        steps = self.env.total_steps - steps0
+        self._iteration_scalars(summary, epochs, steps / max(wall, 1e-9), collect_s, wall)
+        self.log(f"## drtui: iteration {it}: {summary.episodes} episodes, mean progress "
+                 f"{_fmt(summary.mean_progress)}%, laps {_fmt(summary.completion_rate, 2)}, "
+                 f"mean reward {_fmt(summary.mean_reward)}, {steps} env steps in {wall:.1f} s "
+                 f"({steps / max(wall, 1e-9):.0f}/s)")
+        self._state(iteration=it, total_steps=self.env.total_steps, last=self.last_name)
+        if self._should_stop():
+            return
+        self._evaluate(it)
+
+    def _summary(self, it: int, epochs: list[dict]):
+        from drtui.events import IterationEnd
+
+        ends = self.iter_ends
+        mean_r, std_r = _mean_std([e.reward for e in ends])
+        mean_p, std_p = _mean_std([e.progress for e in ends])
+        laps = [e.end_time - e.start_time for e in ends if e.status == "lap_complete"]
+        return IterationEnd(
+            iteration=it, episodes=len(ends), mean_reward=mean_r, std_reward=std_r,
+            mean_progress=mean_p, std_progress=std_p,
+            completion_rate=(sum(e.status == "lap_complete" for e in ends) / len(ends)
+                             if ends else None),
+            mean_lap_time_s=statistics.fmean(laps) if laps else None,
+            policy_loss=_avg(epochs, "loss"), entropy=_avg(epochs, "entropy"),
+            kl_divergence=_avg(epochs, "kl"), total_steps=self.env.total_steps)
+
+    def _iteration_scalars(self, summary, epochs, rate, collect_s, wall) -> None:
+        from drtui.runstore.tensorboard import iteration_scalars
+
+        scalars = iteration_scalars(summary)
+        scalars.update({"train/episodes": summary.episodes,
+                        "train/total_steps": summary.total_steps,
+                        "policy/value_loss": _avg(epochs, "value_loss"),
+                        "policy/q_loss": _avg(epochs, "q_loss"),
+                        "policy/explained_variance": _avg(epochs, "explained_variance"),
+                        "time/steps_per_second": rate, "time/collect_s": collect_s,
+                        "time/iteration_s": wall})
+        self.tb.add_scalars(summary.iteration, {k: v for k, v in scalars.items()
+                                                if v is None or math.isfinite(v)})
+
+    # -- in-training evaluation ---------------------------------------------------------------
+
+    def _evaluate(self, it: int) -> None:
+        """min_eval_trials greedy episodes, one per eval car, from start lines spread over the
+        lap; picks the best checkpoint by training.best_model_metric."""
+        sim, adapter = self.eval_sim, self.eval_adapter
+        self.log("## agent: Starting evaluation phase")
+        sim.start_ndist = sim.cfg.start.first_starts(sim.n, sim.dtype)
+        sim.reverse = torch.full((sim.n,), bool(sim.cfg.reverse))
+        adapter.reset()
+        obs = adapter(sim.reset())
+        results: list = [None] * sim.n
+        while any(r is None for r in results):
+            with torch.no_grad():
+                sim_obs, _, term, trunc, info = sim.step(self.algo.act(obs, greedy=True))
+            obs = adapter(sim_obs, term | trunc)
+            for end in info["episodes"]:
+                if results[end.car] is None:
+                    results[end.car] = end
+            reason = self._should_stop()
+            if reason:
+                raise StopTraining(reason)
+        for k, end in enumerate(results, 1):
+            self.metrics.add(end, "evaluation", it)
+            self.log(f"Testing> Name={AGENT}, Worker={end.car}, Episode={k}, "
+                     f"Total reward={end.reward:.2f}, Steps={end.steps}, Training iteration={max(0, it - 1)}, "
+                     f"Progress={end.progress:.2f}, Status={end.status}")
+        progress = [e.progress for e in results]
+        rewards = [e.reward for e in results]
+        success = sum(e.status == "lap_complete" for e in results) / len(results)
+        self.log(f"## agent: Finished evaluation phase. Success rate = {success}, "
+                 f"Avg Total Reward = {statistics.fmean(rewards):.2f}")
+        self.log(f"[BestModelSelection] Number of evaluations: {len(results)} "
+                 f"Evaluation episode progress: {progress}")
+        self.log(f"[BestModelSelection] Evaluation episode progress mean: {statistics.fmean(progress)}")
+        metric_name = self.session.training.best_model_metric
+        metric = statistics.fmean(progress if metric_name == "progress" else rewards)
+        index = ckpt.read_index(self.run_dir)
+        index["last_checkpoint"] = ckpt.index_entry(self.last_name, it, metric, "last.pt")
+        previous = self.best
+        if previous is None or previous.get("avg_eval_metric") is None or \
+                metric > previous["avg_eval_metric"]:
+            ckpt.promote_best(self.run_dir)
+            self.best = ckpt.index_entry(self.last_name, it, metric, "best.pt")
+            self.log(f"[BestModelSelection] Updating the best checkpoint to \"{self.last_name}\" "
+                     f"from \"{previous['name'] if previous else None}\".")
+        index["best_checkpoint"] = self.best
+        ckpt.write_index(self.run_dir, index)
+        self.log(f"Best checkpoint number: {self.best['iteration']}, Last checkpoint number: {it}")
+        self.metrics.flush()
+        self.tb.add_scalars(it, {"eval/mean_progress": statistics.fmean(progress),
+                                 "eval/mean_reward": statistics.fmean(rewards),
+                                 "eval/success_rate": success})
+        self._state(best={"name": self.best["name"], "iteration": self.best["iteration"],
+                          "metric": metric_name, "value": self.best["avg_eval_metric"]},
+                    eval_progress=statistics.fmean(progress), eval_success_rate=success)
+
+
+def _avg(epochs: list[dict], key: str) -> float | None:
+    values = [e[key] for e in epochs if key in e and e[key] is not None]
+    return statistics.fmean(values) if values else None
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def main(run_dir: str, *, resume: bool = False, trace_all: bool = False) -> int:
+    try:
+        sys.stdout.reconfigure(line_buffering=True)
+    except AttributeError:
+        pass
+    return Trainer(run_dir, resume=resume, trace_all=trace_all).run()

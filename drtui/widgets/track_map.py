@@ -1,0 +1,47 @@
+"""A track drawn in braille at the widget's size (drtui.plots.track_map), redrawn on resize."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+# The plot's default colours (yellow centre line, grey70 borders) assume a dark background.
+_LIGHT_STYLES = {"border": "grey35", "centre": "dark_orange3", "start": "bold green4",
+                 "path": "bold blue", "marker": "bold magenta"}
+
+
+@lru_cache(maxsize=32)
+def _map(world: str, width: int, height: int, light: bool) -> Text:
+    from drtui.plots.track_map import DEFAULT_STYLES, track_map_text
+
+    styles = {**DEFAULT_STYLES, **_LIGHT_STYLES} if light else None
+    return track_map_text(world, width, height, styles=styles)
+
+
+class TrackMap(Widget):
+    DEFAULT_CSS = """
+    TrackMap { height: 1fr; min-height: 6; }
+    """
+
+    world: reactive[str | None] = reactive(None)
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.refresh())
+
+    def render(self) -> Text:
+        from drtui.catalog.tracks import catalogue
+
+        track = catalogue().get(self.world or "")
+        if track is None:
+            return Text(f"unknown track {self.world!r}")
+        if not track.has_waypoints:
+            return Text(f"No waypoints shipped for {track.name}: no map to draw.\n"
+                        "The simulator still trains on it; the embedded trainer cannot.",
+                        style="italic")
+        width, height = self.content_size.width, self.content_size.height
+        if width < 8 or height < 4:
+            return Text("")
+        return _map(track.world, width, height, not self.app.current_theme.dark)
