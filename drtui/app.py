@@ -10,6 +10,7 @@ renderers load when a session is first opened, after the first paint.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -69,7 +70,7 @@ class DrtuiApp(App[int]):
         Binding("ctrl+t", "toggle_theme", "Theme", id="toggle-theme", show=False,
                 tooltip="Switch between the dark and the light theme."),
         Binding("ctrl+q", "quit", "Quit", id="quit", show=False, priority=True,
-                tooltip="Quit drtui (unsaved changes are lost)."),
+                tooltip="Quit drtui; with unsaved changes, press it twice."),
     ]
 
     def __init__(self, session: str | Path | None = None, workspace: str | Path | None = None,
@@ -92,7 +93,7 @@ class DrtuiApp(App[int]):
         if self.start_session is not None:
             self.call_after_refresh(self.open_session, self.start_session, self.start_step)
 
-    def display(self, path: Path) -> str:
+    def show_path(self, path: Path) -> str:
         return display_path(path, self.workspace)
 
     # --- sessions ---------------------------------------------------------------------
@@ -108,9 +109,8 @@ class DrtuiApp(App[int]):
 
         path = Path(path)
         if not path.exists():  # `drtui tui new.toml`: start a new session there
-            from drtui.cli import _name_from_path
-
-            draft = Draft.from_session(starter(_name_from_path(path)), path)
+            name = re.sub(r"[^A-Za-z0-9-]+", "-", path.stem).strip("-")[:64] or "my-first-model"
+            draft = Draft.from_session(starter(name), path)
         else:
             try:
                 data = read_data(path)
@@ -189,7 +189,7 @@ class DrtuiApp(App[int]):
             self.notify(str(exc), title="✗ Not saved", severity="error")
             return
         draft.mark_saved()
-        self.notify(f"✓ Saved {self.display(draft.session_path)}")
+        self.notify(f"✓ Saved {self.show_path(draft.session_path)}")
         self.screen.refresh_bindings()
 
     def action_write_files(self) -> None:
@@ -235,7 +235,7 @@ class DrtuiApp(App[int]):
             self.call_from_thread(self._written, out_dir, paths)
 
     def _written(self, out_dir: Path, paths: list[Path]) -> None:
-        self.notify(f"✓ Wrote {len(paths)} files to {self.display(out_dir)}/")
+        self.notify(f"✓ Wrote {len(paths)} files to {self.show_path(out_dir)}/")
         self.screen.post_message(FilesWritten(out_dir, paths))
 
     def _refuse(self, what: str, problems: list) -> None:
@@ -254,10 +254,10 @@ class DrtuiApp(App[int]):
                             "textual-light (ctrl+t)", self.action_toggle_theme)
         yield SystemCommand("Help", "Keys and what this screen is for (f1)", self.action_help)
         if self.draft is not None:
-            yield SystemCommand("Save session", f"Save to {self.display(self.draft.session_path)}"
-                                " (ctrl+s)", self.action_save)
+            where = self.show_path(self.draft.session_path)
+            yield SystemCommand("Save session", f"Save to {where} (ctrl+s)", self.action_save)
             yield SystemCommand("Write files", "Write the DRfC files to "
-                                f"{self.display(self.draft.out_dir)}/ (ctrl+g)",
+                                f"{self.show_path(self.draft.out_dir)}/ (ctrl+g)",
                                 self.action_write_files)
 
 

@@ -118,7 +118,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rows(kind: str) -> tuple[list[str], list[list[str]]]:
+def _rows(kind: str, measure: bool = False) -> tuple[list[str], list[list[str]]]:
     if kind == "tracks":
         from drtui.catalog.tracks import catalogue
 
@@ -132,11 +132,21 @@ def _rows(kind: str) -> tuple[list[str], list[list[str]]]:
         return (["sensor", "kind", "observation", "description"],
                 [[s.name, s.kind, s.observation, s.description] for s in SENSORS.values()])
     if kind == "networks":
-        from drtui.catalog.networks import NETWORKS
+        from drtui.catalog.networks import NETWORKS, parameter_count
 
-        return (["network", "title", "runs on", "description"],
-                [[n.name, n.title, "DeepRacer + embedded" if n.deepracer else "embedded only",
-                  n.description] for n in NETWORKS.values()])
+        header = ["network", "title", "params", "runs on", "description"]
+        rows = [[n.name, n.title, f"{parameter_count(n.name):,}",
+                 "DeepRacer + embedded" if n.deepracer else "embedded only", n.description]
+                for n in NETWORKS.values()]
+        if measure:  # builds every network with torch and times it: a few seconds
+            from drtui.train.networks import describe_all
+
+            stats = {r["network"]: r for r in describe_all()}
+            header.insert(3, "ms/frame")
+            for row in rows:
+                ms = stats[row[0]]["latency_ms"]
+                row.insert(3, "" if ms is None else f"{ms:.1f}")
+        return header, rows
     if kind == "algorithms":
         from drtui.catalog.algorithms import ALGORITHMS, HYPERPARAMETERS
 
@@ -158,7 +168,7 @@ def _rows(kind: str) -> tuple[list[str], list[list[str]]]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    header, rows = _rows(args.kind)
+    header, rows = _rows(args.kind, args.measure)
     if args.json:
         _print_json([dict(zip(header, r)) for r in rows])
         return 0
@@ -407,6 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = command("list", cmd_list, "list " + ", ".join(LISTS))
     sp.add_argument("kind", choices=LISTS)
+    sp.add_argument("--measure", action="store_true",
+                    help="networks: measure CPU inference latency for one 160x120 frame "
+                         "(loads torch; a few seconds)")
     sp.add_argument("--json", action="store_true")
 
     sensors = command("sensors", lambda a: (sensors.print_help(), 2)[1], "sensor tools")

@@ -30,7 +30,7 @@ DEEPRACER_NETWORKS = (
             conv=((32, 5, 2), (32, 3, 1), (64, 3, 2), (64, 3, 1)), dense=(64,),
             middleware=(512,)),
     Network("DEEP_CONVOLUTIONAL_NETWORK_DEEP", "5-layer CNN", True,
-            "Four conv layers, two 512 dense layers, middleware 256-128 with dropout 0.5.",
+            "Four conv layers, two 512 dense layers, middleware 256-128.",
             conv=((32, 8, 4), (32, 4, 2), (64, 4, 2), (64, 3, 1)), dense=(512, 512),
             middleware=(256, 128)),
 )
@@ -55,3 +55,26 @@ RESEARCH_NETWORKS = (
 )
 
 NETWORKS: dict[str, Network] = {n.name: n for n in DEEPRACER_NETWORKS + RESEARCH_NETWORKS}
+
+# Trainable parameters of each network for the reference input: one FRONT_FACING_CAMERA at
+# 160x120 and 10 discrete actions (SAC_POLICY: its actor, 2 continuous actions). Measured by
+# drtui.train.networks.describe_all, kept here so listing them needs no torch; a test in
+# tests/train checks they still match the built networks.
+REFERENCE_PARAMETERS: dict[str, int] = {
+    "DEEP_CONVOLUTIONAL_NETWORK_SHALLOW": 5_845_163,
+    "DEEP_CONVOLUTIONAL_NETWORK": 3_688_491,
+    "DEEP_CONVOLUTIONAL_NETWORK_DEEP": 1_106_891,
+    "ATTENTION_CNN": 210_807,
+    "MULTI_SCALE_CNN": 379_387,
+    "RESNET": 769_387,
+    "EFFICIENTNET": 612_653,
+    "VISION_TRANSFORMER": 625_803,
+    "TEMPORAL_CNN": 294_651,
+    "MULTIMODAL_FUSION": 468_907,
+    "SAC_POLICY": 401_828,
+}
+
+
+def parameter_count(name: str) -> int:
+    """Parameters of a network for the reference input (front camera 160x120, 10 actions)."""
+    return REFERENCE_PARAMETERS[name]

@@ -34,7 +34,6 @@ def keys_table(screen: Screen) -> Table:
             continue
         display = screen.app.get_key_display(binding)
         table.add_row(Text(display, style="bold"), binding.description, binding.tooltip)
-    table.add_row(Text("ctrl+p", style="bold"), "Palette", "Every command, searchable.")
     table.add_row(Text("tab / shift+tab", style="bold"), "Focus", "Next / previous field.")
     return table
 

@@ -68,7 +68,7 @@ class HomeScreen(Screen):
     def refresh_sessions(self) -> None:
         app = self.app
         files = sorted(p for p in app.workspace.glob("*.toml") if p.is_file())
-        self.query_one("#workspace", Static).update(f"in {app.display(app.workspace)}/")
+        self.query_one("#workspace", Static).update(f"in {app.show_path(app.workspace)}/")
         options: list[Option] = []
         draft = app.draft
         if draft is not None:

@@ -41,11 +41,11 @@ class ReviewStep(WizardStep):
                                 hint="A-Z a-z 0-9 -, up to 64")
                 with Horizontal(classes="edit-row"):
                     yield Label("session file", classes="form-label")
-                    yield Input(self.app.display(d.session_path), id="session-path",
+                    yield Input(self.app.show_path(d.session_path), id="session-path",
                                 compact=True)
                 with Horizontal(classes="edit-row"):
                     yield Label("output folder", classes="form-label")
-                    yield Input(self.app.display(d.out_dir), id="output-dir", compact=True)
+                    yield Input(self.app.show_path(d.out_dir), id="output-dir", compact=True)
                 with Horizontal(classes="edit-row"):
                     yield Button("Save session  ctrl+s", id="save", compact=True)
                     yield Button("Write files  ctrl+g", id="write", compact=True,
@@ -79,12 +79,13 @@ class ReviewStep(WizardStep):
         on_disk, where = {}, {}
         for name in files:
             path = out / relative_path(name)
-            where[name] = self.app.display(path)
+            where[name] = self.app.show_path(path)
             try:
                 on_disk[name] = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):
                 on_disk[name] = None
-        legend = f"{len(files)} files for {self.app.display(out)}/  + new  ~ changed  = unchanged"
+        legend = (f"{len(files)} files for {self.app.show_path(out)}/  "
+                  "+ new  ~ changed  = unchanged")
         return files, on_disk, where, legend
 
     async def refresh_files(self) -> None:
@@ -93,7 +94,8 @@ class ReviewStep(WizardStep):
 
     def draft_changed(self, path: str) -> None:
         if path == "model.name" and self.draft.output_dir is None:
-            self.query_one("#output-dir", Input).value = self.app.display(self.draft.out_dir)
+            out = self.app.show_path(self.draft.out_dir)
+            self.query_one("#output-dir", Input).value = out
         self.run_worker(self.refresh_files(), exclusive=True, group="review-refresh")
 
     @on(FilesWritten)

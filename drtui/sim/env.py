@@ -263,14 +263,16 @@ class DeepRacerSim:
     def _start_poses(self, idx: torch.Tensor) -> torch.Tensor:
         """(k, 3) start poses x, y, yaw of cars idx. Without random object placement a start
         pose depends only on the start line and direction, so poses are cached."""
-        keys = list(zip(self.start_ndist[idx].tolist(), self.reverse[idx].tolist()))
+        # start lines advance by float additions: key them to a millionth of a lap
+        keys = [(round(s, 6), r) for s, r in zip(self.start_ndist[idx].tolist(),
+                                                 self.reverse[idx].tolist())]
         if self.cfg.objects.randomize:
             return self._compute_start_poses(idx)
         missing = [i for i, key in zip(idx.tolist(), keys) if key not in self._pose_cache]
         if missing:
             fresh = self._compute_start_poses(torch.tensor(missing)).tolist()
-            for i, pose in zip(missing, fresh):
-                key = (float(self.start_ndist[i]), bool(self.reverse[i]))
+            for i, pose in zip(missing, fresh, strict=True):
+                key = (round(float(self.start_ndist[i]), 6), bool(self.reverse[i]))
                 self._pose_cache[key] = pose
         return torch.tensor([self._pose_cache[key] for key in keys], dtype=self.dtype)
 

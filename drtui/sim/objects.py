@@ -120,6 +120,7 @@ class Objects:
         self.progress = torch.zeros(shape, dtype=dt)  # bots: progress from the track's start
         fw, fl = cfg.footprint
         self._corners = footprint_corners(dt, fw, fl)
+        self._templates: dict[bool, dict[str, torch.Tensor]] = {}
 
     # -- placement -------------------------------------------------------------------------
 
@@ -145,13 +146,36 @@ class Objects:
         c = self.cfg
         return c.min_distance / 100.0 * self.track.length if c.kind == "boxes" else c.min_distance
 
+    STATE = ("base_dist", "inner", "x", "y", "yaw", "pd", "cdist", "left", "progress")
+
     def reset(self, mask: torch.Tensor, reverse: torch.Tensor) -> None:
         """New episode for the masked cars: objects back to their (re)drawn start places."""
-        if self.m == 0:
+        if self.m == 0 or not bool(mask.any()):
             return
+        self.reverse = torch.where(mask, reverse, self.reverse)
+        self.change_at[mask] = self._next_change_time((int(mask.sum()), self.m), 0.0)
+        if self.cfg.randomize:
+            self._place(mask)
+            return
+        # fixed placement: every episode starts the same on a direction; copy it
+        for direction in (False, True):
+            sel = (mask & (self.reverse == direction)).unsqueeze(1)
+            if bool(sel.any()):
+                for name, row in self._template(direction).items():
+                    setattr(self, name, torch.where(sel, row, getattr(self, name)))
+
+    def _template(self, direction: bool) -> dict[str, torch.Tensor]:
+        """The start state of a world driven in `direction` (fixed placement), computed once."""
+        if direction not in self._templates:
+            one = Objects(self.cfg, self.track, 1, self.gen)
+            one.reverse[:] = direction
+            one._place(torch.ones(1, dtype=torch.bool))
+            self._templates[direction] = {name: getattr(one, name)[0] for name in self.STATE}
+        return self._templates[direction]
+
+    def _place(self, mask: torch.Tensor) -> None:
+        """Draw the masked cars' objects' start places (simapp's placement rules)."""
         k = int(mask.sum())
-        if k == 0:
-            return
         c, length = self.cfg, self.track.length
         if c.positions:
             dist = torch.tensor([p for p, _ in c.positions], dtype=self.track.dtype) * length
@@ -165,8 +189,6 @@ class Objects:
                 inner = (torch.arange(self.m) % 2 == 0).expand(k, -1).clone()
         self.base_dist[mask] = dist
         self.inner[mask] = inner
-        self.reverse = torch.where(mask, reverse, self.reverse)
-        self.change_at[mask] = self._next_change_time((k, self.m), 0.0)
         self.update(torch.zeros(self.n, dtype=self.track.dtype), mask)
 
     def _next_change_time(self, shape, now) -> torch.Tensor:
@@ -296,15 +318,16 @@ class Objects:
         prev_i, next_i = order.gather(1, prev).squeeze(1), order.gather(1, nxt).squeeze(1)
         in_cam = self.in_camera(car_x, car_y, car_yaw, next_i).tolist()
         speed = self.cfg.bot_speed if self.cfg.moving else 0.0
-        heading = self.yaw.double().tolist() if self.cfg.moving else [[0.0] * m] * n
+        heading = self.yaw.double().tolist() if self.cfg.moving else None
         loc = torch.stack([self.x, self.y], -1).double().tolist()
         pd_l, cd_l = self.pd.double().tolist(), self.cdist.double().tolist()
         left_l, prev_l, next_l = self.left.tolist(), prev_i.tolist(), next_i.tolist()
+        # every list fresh per car (tolist() makes new ones): safe to hand to user code
         return [{
-            "closest_objects": (prev_l[i], next_l[i]),
+            "closest_objects": [prev_l[i], next_l[i]],
             "objects_location": loc[i],
             "objects_left_of_center": left_l[i],
-            "objects_heading": heading[i],
+            "objects_heading": heading[i] if heading else [0.0] * m,
             "objects_speed": [speed] * m,
             "objects_distance": pd_l[i],
             "objects_distance_from_center": cd_l[i],

@@ -49,13 +49,13 @@ def measure(track: Track, lines: TrackLines, front: torch.Tensor, yaw: torch.Ten
     """simapp's geometry for cars whose front points are `front` (N, 2), facing `yaw` (rad),
     on `lines`. `wheels` (N, 4, 2) are the wheel points for all_wheels_on_track.
 
-    Unless `exact` (a trace: every projection over every segment, as simapp does), the front
-    point is projected through the centre line's SegmentGrid (same result, less work) and the
-    border points nearest its centre-line point come from a 1 mm table.
+    Unless `exact` (a trace: every projection over every segment, as simapp does), many cars'
+    front points are projected through the centre line's SegmentGrid (same result, less work)
+    and the border points nearest a centre-line point come from a 1 mm table.
     """
     centre = lines.centre
     # shapely: project, then interpolate back; the projection's nearest point is that point
-    along, near_c = centre.project(front) if exact else centre.project_indexed(front)
+    along, near_c = centre.project(front) if exact else centre.project_fast(front)
     ndist = along / centre.length
     near_in, near_out = lines.nearest_on_borders(near_c) if exact else lines.borders_at(along)
     prev_wp, next_wp = lines.prev_next(ndist)
@@ -156,15 +156,6 @@ class ParamsBuilder:
                 "object_in_camera": False,
             }
             if objects is not None:
-                obj = objects[i]
-                p.update(
-                    closest_objects=list(obj["closest_objects"]),
-                    objects_location=[list(q) for q in obj["objects_location"]],
-                    objects_left_of_center=list(obj["objects_left_of_center"]),
-                    objects_heading=list(obj["objects_heading"]),
-                    objects_speed=list(obj["objects_speed"]),
-                    objects_distance=list(obj["objects_distance"]),
-                    objects_distance_from_center=list(obj["objects_distance_from_center"]),
-                    object_in_camera=obj["object_in_camera"])
+                p.update(objects[i])  # Objects.reward_keys builds fresh lists for every car
             out.append(p)
         return out

@@ -24,9 +24,10 @@ import numpy as np
 import torch
 
 DUPLICATE_EPS_M = 1e-9  # simapp's _sanitize_waypoints tolerance
-ROAD_CELL_M = 0.02
+ROAD_CELL_M = 0.01
 BORDER_TABLE_STEP_M = 0.001
-GRID_CELL_M, GRID_REACH_M, GRID_CANDIDATES = 0.04, 1.5, 8  # SegmentGrid
+GRID_CELL_M, GRID_REACH_M, GRID_CANDIDATES = 0.04, 1.5, 16  # SegmentGrid
+INDEXED_SEARCH_WORK = 150_000  # points x segments above which the SegmentGrid search wins
 ROAD_IN, ROAD_NEAR_BORDER = 1, 2
 
 
@@ -72,54 +73,65 @@ class Polyline:
         points (..., 2). Ties go to the first segment, as in GEOS (shapely's `project`)."""
         flat = p.reshape(-1, 2)
         sx, sy, vx, vy = self._xy
-        rx = flat[:, :1] - sx  # (M, S) point relative to each segment start
-        ry = flat[:, 1:] - sy
+        px, py = flat.unsqueeze(-1).unbind(1)  # (M, 1) each
+        rx, ry = px - sx, py - sy  # (M, S) the point relative to each segment's start
         t = (rx * vx).addcmul_(ry, vy).mul_(self.inv_len2).clamp_(0.0, 1.0)
-        ex = rx.addcmul_(t, vx, value=-1.0)  # offset from the nearest point of each segment
+        ex = rx.addcmul_(t, vx, value=-1.0)  # offset from each segment's nearest point
         ey = ry.addcmul_(t, vy, value=-1.0)
         seg = argmin_last(ex.mul_(ex).addcmul_(ey, ey))
-        ts = t.gather(1, seg.unsqueeze(1)).squeeze(1)
-        along = self.cum[seg] + ts * self.seg_len[seg]
-        near = self.start[seg] + ts.unsqueeze(-1) * self.vec[seg]
-        return along.reshape(p.shape[:-1]), near.reshape(p.shape)
+        ts = t.gather(1, seg.unsqueeze(1))  # (M, 1)
+        # (index_select is several times faster than advanced indexing on CPU)
+        x0, y0, dx, dy, length, cum = self._table.index_select(1, seg).unsqueeze(-1).unbind(0)
+        along = cum.addcmul(ts, length).view(p.shape[:-1])
+        near = torch.cat([x0.addcmul(ts, dx), y0.addcmul(ts, dy)], 1).view(p.shape)
+        return along, near
+
+    @cached_property
+    def _table(self) -> torch.Tensor:
+        """(6, S): segment start x, y, vector x, y, length, arc length at its start."""
+        return torch.stack([self.start[:, 0], self.start[:, 1], self.vec[:, 0], self.vec[:, 1],
+                            self.seg_len, self.cum[:-1]])
 
     @cached_property
     def _xy(self) -> tuple[torch.Tensor, ...]:
         return (self.start[:, 0].contiguous(), self.start[:, 1].contiguous(),
                 self.vec[:, 0].contiguous(), self.vec[:, 1].contiguous())
 
+    def project_fast(self, p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """`project` for points (M, 2), by whichever search is cheaper for this many points:
+        on CPU the cost is the number of tensor operations until the tensors grow large,
+        which makes the full search faster below about INDEXED_SEARCH_WORK point-segments."""
+        if len(p) * len(self.start) < INDEXED_SEARCH_WORK:
+            return self.project(p)
+        return self.project_indexed(p)
+
     def project_indexed(self, p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """`project` for points (M, 2) near the line, searching only the few segments that
         can be nearest for the grid cell each point is in (SegmentGrid): the same result,
         for a fraction of the work. Points off the grid get the full search."""
         grid = self._grid
-        col = ((p[:, 0] - grid.x0) * (1.0 / grid.cell)).clamp_(0, grid.w - 1)
-        row = ((p[:, 1] - grid.y0) * (1.0 / grid.cell)).clamp_(0, grid.h - 1)
-        cell = row.long().mul_(grid.w).add_(col.long())  # far points land in edge cells: -1
+        px, py = p.unsqueeze(-1).unbind(1)  # (M, 1) each
+        col = (px - grid.x0).mul_(1.0 / grid.cell).clamp_(0, grid.w - 1)
+        row = (py - grid.y0).mul_(1.0 / grid.cell).clamp_(0, grid.h - 1)
+        cell = row.trunc_().mul_(grid.w).add_(col).long().squeeze(1)  # far points: edge cells
         # (advanced indexing is several times slower than index_select on CPU)
-        cand = grid.candidates.index_select(0, cell)  # (M, K) segments, ascending; -1: all
+        cand = grid.candidates.index_select(0, cell)  # (M, K) segments, ascending; S: search all
         m, k_max = cand.shape
-        rows = cand.view(-1).remainder(len(grid.table))  # -1: the table's last, dummy row
-        seg_rows = grid.table.index_select(0, rows).view(m, k_max, 7)
-        rx = p[:, :1] - seg_rows[..., 0]
-        ry = p[:, 1:] - seg_rows[..., 1]
-        vx, vy = seg_rows[..., 2], seg_rows[..., 3]
-        t = (rx * vx).addcmul_(ry, vy).mul_(seg_rows[..., 4]).clamp_(0.0, 1.0)
+        sx, sy, vx, vy, inv, seg_len, cum = grid.table.index_select(1, cand.view(-1)).view(
+            7, m, k_max).unbind(0)
+        rx, ry = px - sx, py - sy
+        t = (rx * vx).addcmul_(ry, vy).mul_(inv).clamp_(0.0, 1.0)
         ex = rx.addcmul_(t, vx, value=-1.0)
         ey = ry.addcmul_(t, vy, value=-1.0)
-        k = argmin_last(ex.mul_(ex).addcmul_(ey, ey))
-        best = seg_rows.view(-1, 7).index_select(0, k.add_(self._row_starts(m, k_max)))  # (M, 7)
-        ts = t.view(-1).index_select(0, k)
-        along = best[:, 6] + ts * best[:, 5]
-        near = best[:, 0:2] + ts.unsqueeze(-1) * best[:, 2:4]
-        far = (cand[:, 0] < 0).nonzero().flatten()
+        k = argmin_last(ex.mul_(ex).addcmul_(ey, ey)).unsqueeze(1)
+        ts = t.gather(1, k)
+        along = cum.gather(1, k).addcmul_(ts, seg_len.gather(1, k)).squeeze(1)
+        near = torch.cat([sx.gather(1, k).addcmul_(ts, vx.gather(1, k)),
+                          sy.gather(1, k).addcmul_(ts, vy.gather(1, k))], 1)
+        far = (cand[:, 0] == grid.full).nonzero().flatten()
         if len(far):
             along[far], near[far] = self.project(p[far])
         return along, near
-
-    @staticmethod
-    def _row_starts(m: int, k: int) -> torch.Tensor:
-        return torch.arange(0, m * k, k)
 
     @cached_property
     def _grid(self) -> SegmentGrid:
@@ -148,16 +160,17 @@ class SegmentGrid:
     lies within dmin(c) + 2r of c (triangle inequality), so the cell lists those segments in
     index order and a search over them finds the same first minimum as a search over all.
     Cells farther than GRID_REACH_M from the line, or needing more than GRID_CANDIDATES
-    segments, are marked -1 (full search).
+    segments, are marked for a full search.
     """
 
-    candidates: torch.Tensor  # (cells, K) long
-    table: torch.Tensor  # (S + 1, 7) per segment: start x, y, vec x, y, 1/len^2, length, cum
+    candidates: torch.Tensor  # (cells, K) segment indices; `full` for "search them all"
+    table: torch.Tensor  # (7, S + 1): start x, y, vec x, y, 1/len^2, length, cum per segment
     x0: float
     y0: float
     cell: float
     w: int
     h: int
+    full: int  # S, a dummy segment index
 
     @classmethod
     def build(cls, line: Polyline) -> SegmentGrid:
@@ -199,14 +212,14 @@ class SegmentGrid:
         # edge cells also stand for every point beyond the grid
         full = (count > k_max) | (dmin + slack > reach)
         full[[0, -1], :] = full[:, [0, -1]] = True
-        cand[full] = -1
+        cand[full] = len(a)  # a dummy segment: "search them all"
         inv = np.where(len2 > 0, 1.0 / np.where(len2 > 0, len2, 1.0), 0.0)
         cum = np.concatenate([[0.0], np.cumsum(np.sqrt(len2))])[:-1]
-        table = np.column_stack([a, v, inv, np.sqrt(len2), cum])
-        table = np.vstack([table, table[:1]])  # row -1 (full search) reads a valid dummy
+        table = np.vstack([a.T, v.T, inv, np.sqrt(len2), cum])  # (7, S)
+        table = np.hstack([table, table[:, :1]])
         return cls(torch.from_numpy(cand.reshape(h * w, k_max)),
                    torch.from_numpy(table).to(line.points.dtype), float(x0), float(y0), cell,
-                   int(w), int(h))
+                   int(w), int(h), len(a))
 
 
 def argmin_last(x: torch.Tensor) -> torch.Tensor:
@@ -215,16 +228,34 @@ def argmin_last(x: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(x.numpy().argmin(-1))
 
 
-def ring_contains(points: torch.Tensor, ring: Polyline) -> torch.Tensor:
-    """Even-odd test of points (..., 2) against a closed ring (boundary: either side)."""
-    flat = points.reshape(-1, 1, 2)
-    px, py = flat[..., 0], flat[..., 1]
-    x1, y1 = ring.start[:, 0], ring.start[:, 1]
-    dx, dy = ring.vec[:, 0], ring.vec[:, 1]
-    crosses = (y1 > py) != (y1 + dy > py)
-    x_at = x1 + (py - y1) * dx / torch.where(dy != 0, dy, torch.ones_like(dy))
-    inside = ((crosses & (px < x_at)).sum(-1) % 2) == 1
-    return inside.reshape(points.shape[:-1])
+@dataclass(frozen=True, eq=False)
+class Rings:
+    """The edges of one or more closed rings, for even-odd point-in-polygon tests: a point is
+    inside when a ray from it to +x crosses an odd number of edges. A ring inside another
+    is a hole, so the road (outer ring, inner ring) is one Rings."""
+
+    x1: torch.Tensor  # (E,) edge start x
+    y1: torch.Tensor  # (E,) edge start y
+    y2: torch.Tensor  # (E,) edge end y
+    slope: torch.Tensor  # (E,) dx / dy (0 for horizontal edges, which never cross)
+
+    @classmethod
+    def of(cls, *rings: Polyline) -> Rings:
+        start = torch.cat([r.start for r in rings])
+        vec = torch.cat([r.vec for r in rings])
+        dy = vec[:, 1]
+        slope = torch.where(dy != 0, vec[:, 0] / torch.where(dy != 0, dy, 1.0), 0.0)
+        return cls(start[:, 0].contiguous(), start[:, 1].contiguous(),
+                   (start[:, 1] + dy).contiguous(), slope)
+
+    def contains(self, points: torch.Tensor) -> torch.Tensor:
+        """Even-odd test of points (..., 2); points on an edge may go either way."""
+        flat = points.reshape(-1, 2)
+        px, py = flat[:, :1], flat[:, 1:]
+        crosses = (self.y1 > py) != (self.y2 > py)
+        x_at = (py - self.y1).mul_(self.slope).add_(self.x1)
+        inside = (crosses & (px < x_at)).sum(-1).remainder_(2).bool()
+        return inside.reshape(points.shape[:-1])
 
 
 def _signed_area(xy: np.ndarray) -> float:
@@ -363,7 +394,7 @@ class Track:
     def on_road(self, points: torch.Tensor) -> torch.Tensor:
         """Inside the road polygon (simapp's points_on_track), for points (..., 2).
 
-        A 2 cm grid answers for points in cells that no border passes near; only the few
+        A 1 cm grid answers for points in cells that no border passes near; only the few
         points near a border get the exact polygon test."""
         flat = points.reshape(-1, 2)
         grid, x0, y0, w, h = self._road_grid
@@ -378,13 +409,15 @@ class Track:
         return inside.reshape(points.shape[:-1])
 
     def _on_road_exact(self, points: torch.Tensor) -> torch.Tensor:
-        outer, inner = self._road
-        inside = ring_contains(points, outer)
-        return inside & ~ring_contains(points, inner) if inner is not None else inside
+        return self._road_rings.contains(points)
+
+    @cached_property
+    def _road_rings(self) -> Rings:
+        return Rings.of(*(r for r in self._road if r is not None))
 
     @cached_property
     def _road_grid(self) -> tuple[torch.Tensor, float, float, int, int]:
-        """Cells (centred on a 2 cm grid, flattened row by row): ROAD_IN or 0 where the whole
+        """Cells (centred on a 1 cm grid, flattened row by row): ROAD_IN or 0 where the whole
         cell is on or off the road, ROAD_NEAR_BORDER where a border passes within its reach."""
         from drtui.sim.raster import draw_polyline, fill_even_odd
 
@@ -398,13 +431,15 @@ class Track:
         for ring in rings:
             draw_polyline(grid, ring, 0.75 * ROAD_CELL_M, ROAD_NEAR_BORDER, x0, y0, ROAD_CELL_M)
         grid[[0, -1], :] = grid[:, [0, -1]] = 0
-        return torch.from_numpy(grid.reshape(-1).astype(np.int64)), x0, y0, w, h
+        return torch.from_numpy(grid.reshape(-1)), x0, y0, w, h
 
     def in_inner_half(self, points: torch.Tensor) -> torch.Tensor:
         """Between the centre line and the inner border (simapp's _inner_poly_)."""
-        ring, hole = self._inner_half
-        inside = ring_contains(points, ring)
-        return inside & ~ring_contains(points, hole) if hole is not None else inside
+        return self._inner_half_rings.contains(points)
+
+    @cached_property
+    def _inner_half_rings(self) -> Rings:
+        return Rings.of(*(r for r in self._inner_half if r is not None))
 
     def bounds(self, margin: float = 0.0) -> tuple[float, float, float, float]:
         xy = self.route[:, :6].reshape(-1, 2)

@@ -100,3 +100,34 @@ def test_cli_prints_one_json_line_per_row():
     assert len(lines) == 529
     first = json.loads(lines[0])
     assert first["episode"] == 0 and first["steps"] == 1 and "waypoints" not in first["params"]
+
+
+def test_the_simulators_own_log_traces_back_to_its_params(tmp_path):
+    """Round trip: the simulator's fast float32 geometry, logged as a simtrace, recomputed by
+    the exact float64 trace, gives the same progress, waypoints and distances."""
+    from drtui.sim.env import DeepRacerSim, SimConfig
+    from drtui.sim.logs import SimTraceCsv
+
+    seen = []
+    actions = ((-15.0, 1.0), (0.0, 1.5), (15.0, 1.0))
+    cfg = SimConfig(world="reInvent2019_track", num_cars=1, actions=actions, sensors=(), seed=0)
+    sim = DeepRacerSim(cfg, lambda p: seen.append(p) or 1.0)
+    sim.reset()
+    with SimTraceCsv(tmp_path) as log:
+        log.start_iteration(0)
+        for t in range(150):
+            sim.step([(t // 10) % 3])
+            log.write(sim.last)
+    records = [r for r in trace("reInvent2019_track", tmp_path / "0-iteration.csv") if r["steps"] > 1]
+    n_waypoints = len(sim.track.forward.waypoints)
+    assert len(records) == len(seen) > 100
+    for rec, p in zip(records, seen):
+        q = rec["params"]
+        # equal, or one waypoint apart when the car is on a waypoint (float32 vs float64 tie)
+        shift = (q["closest_waypoints"][0] - p["closest_waypoints"][0]) % n_waypoints
+        assert shift in (0, 1, n_waypoints - 1)
+        assert q["progress"] == pytest.approx(p["progress"], abs=0.01)
+        assert q["distance_from_center"] == pytest.approx(p["distance_from_center"], abs=2e-3)
+        assert q["track_width"] == pytest.approx(p["track_width"], abs=3e-3)
+        assert q["is_left_of_center"] == p["is_left_of_center"] or p["distance_from_center"] < 0.01
+        assert q["all_wheels_on_track"] == p["all_wheels_on_track"]

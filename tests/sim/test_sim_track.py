@@ -63,7 +63,12 @@ def test_fast_road_test_equals_the_polygon_test(world):
         5000, 2, generator=g
     )
     pts = torch.cat([pts, near])
-    assert torch.equal(track.on_road(pts), track._on_road_exact(pts))
+    fast = track.on_road(pts)
+    assert torch.equal(fast, track._on_road_exact(pts))
+    # and the numpy polygon test of drtui.reward.params agrees
+    from drtui.reward.params import track_geometry
+
+    assert np.array_equal(fast.numpy(), track_geometry(world).on_road(pts.double().numpy()))
 
 
 def test_road_and_lines_of_the_oval(oval):

@@ -37,6 +37,16 @@ CONFIGS = {
 }
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """The batches here are tiny: one thread is as fast, and far faster when other processes
+    share the 2 cores (OpenMP threads then wait on each other)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def too_small(name: str, sensors, resolution: tuple[int, int]) -> bool:
     # DEEP_CONVOLUTIONAL_NETWORK_DEEP's mono convs need 76 px, so 60 rows are too few; its
     # stereo stack (3x3 kernels) fits
@@ -148,7 +158,7 @@ def test_sac_critics_take_observation_and_action():
 
 
 def test_shallow_conv_shapes_follow_valid_padding_at_160x120():
-    spec = obs_spec_for(("FRONT_FACING_CAMERA",), FULL, keys="kind")
+    spec = obs_spec_for(("FRONT_FACING_CAMERA",), FULL)
     net = build(SHALLOW, spec, discrete(N_ACTIONS))
     x = torch.zeros(1, *spec["camera"])
     seen = []
@@ -167,7 +177,7 @@ def test_shallow_conv_shapes_follow_valid_padding_at_160x120():
 
 @pytest.mark.parametrize("network", DEEPRACER_NETWORKS, ids=lambda n: n.name)
 def test_deepracer_parameter_counts_match_layer_specs(network):
-    spec = obs_spec_for(("FRONT_FACING_CAMERA",), FULL, keys="kind")
+    spec = obs_spec_for(("FRONT_FACING_CAMERA",), FULL)
     expected = expected_deepracer_params(network.conv, network.dense, network.middleware,
                                          spec["camera"], N_ACTIONS)
     assert parameter_count(network.name, spec, N_ACTIONS) == expected
@@ -176,7 +186,7 @@ def test_deepracer_parameter_counts_match_layer_specs(network):
 
 
 def test_stereo_and_lidar_embedders_follow_simapp():
-    spec = obs_spec_for(("STEREO_CAMERAS", "LIDAR"), FULL, keys="kind")
+    spec = obs_spec_for(("STEREO_CAMERAS", "LIDAR"), FULL)
     lidar, lidar_width = dense_stack(64, (256, 256))
     # SHALLOW keeps its convs on the 2 channels; DEEP switches to the stereo stack (no dense)
     for name, convs in ((SHALLOW, NETWORKS[SHALLOW].conv), (DEEP, STEREO_DEEP_CONV)):
@@ -264,7 +274,7 @@ def test_attention_and_fusion_expose_their_weights():
     spec = obs_spec_for(("FRONT_FACING_CAMERA", "LIDAR"), SMALL)
     att = build("ATTENTION_CNN", spec, N_ACTIONS)
     att(example_obs(spec, 2))
-    maps = att.encoder.embedders["FRONT_FACING_CAMERA"].last_attention
+    maps = att.encoder.embedders["camera"].last_attention
     assert maps.shape[:2] == (2, 4)
     assert torch.allclose(maps.flatten(2).sum(-1), torch.ones(2, 4))
     fusion = build("MULTIMODAL_FUSION", spec, N_ACTIONS)
@@ -276,17 +286,17 @@ def test_attention_and_fusion_expose_their_weights():
 def test_missing_observation_and_unknown_network_are_clear():
     spec = obs_spec_for(("FRONT_FACING_CAMERA", "LIDAR"), SMALL)
     net = build("ATTENTION_CNN", spec, N_ACTIONS)
-    with pytest.raises(KeyError, match="LIDAR"):
-        net({"FRONT_FACING_CAMERA": torch.rand(1, 1, 60, 80)})
+    with pytest.raises(KeyError, match="lidar"):
+        net({"camera": torch.rand(1, 1, 60, 80)})
     with pytest.raises(ValueError, match="unknown network"):
         build("NOT_A_NETWORK", spec, N_ACTIONS)
 
 
 def test_uint8_images_and_sensor_keys_match_the_simulator():
-    spec = obs_spec_for(("STEREO_CAMERAS", "SECTOR_LIDAR"), SMALL)
-    assert spec == {"STEREO_CAMERAS": (2, 60, 80), "SECTOR_LIDAR": (8,)}
-    assert obs_spec_for(("STEREO_CAMERAS", "SECTOR_LIDAR"), SMALL, keys="kind") == {
+    assert obs_spec_for(("STEREO_CAMERAS", "SECTOR_LIDAR"), SMALL) == {
         "camera": (2, 60, 80), "lidar": (8,)}
+    spec = obs_spec_for(("STEREO_CAMERAS", "SECTOR_LIDAR"), SMALL, keys="sensor")
+    assert spec == {"STEREO_CAMERAS": (2, 60, 80), "SECTOR_LIDAR": (8,)}
     net = build(SHALLOW, spec, N_ACTIONS).eval()
     raw = example_obs(spec, 2, uint8=True)
     assert raw["STEREO_CAMERAS"].dtype == torch.uint8
@@ -329,3 +339,12 @@ def test_importing_drtui_train_does_not_load_torch():
             "from drtui.train.networks import obs_spec_for, NETWORK_NAMES; "
             "assert 'torch' not in sys.modules, 'torch was imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_catalogue_parameter_counts_match_the_built_networks():
+    """The catalogue's reference counts (listed without torch) are the real ones."""
+    from drtui.catalog.networks import REFERENCE_PARAMETERS
+    from drtui.train.networks import describe_all
+
+    built = {r["network"]: r["params"] for r in describe_all(latency=False)}
+    assert built == REFERENCE_PARAMETERS

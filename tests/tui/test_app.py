@@ -109,8 +109,8 @@ async def test_palette_help_and_theme(workspace):
         await pilot.pause()
         assert screen_name(app) == "HelpScreen"
         table = app.screen.query_one("#help-keys").content
-        actions = [str(cell) for cell in table.columns[1].cells]
-        assert {"Next", "Back", "Save", "Write", "Help", "Palette"} <= set(actions)
+        actions = {str(cell).lower() for cell in table.columns[1].cells}
+        assert {"next", "back", "save", "write", "help", "palette", "focus"} <= actions
         await pilot.press("escape")
         await pilot.pause()
         assert screen_name(app) == "HyperparametersStep"

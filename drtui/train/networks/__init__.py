@@ -3,7 +3,7 @@
     from drtui.train.networks import build, obs_spec_for, discrete
     net = build("DEEP_CONVOLUTIONAL_NETWORK_SHALLOW", obs_spec_for(["FRONT_FACING_CAMERA"]),
                 discrete(10))
-    out = net({"FRONT_FACING_CAMERA": images})   # PolicyOutput(value, logits=...)
+    out = net({"camera": images})   # PolicyOutput(value, logits=...)
 
 Modules: spec (observation/action specs, conv arithmetic; no torch), base (encoder building
 blocks), heads (ActorCritic, SquashedGaussianActor, TwinQCritic), deepracer (the three

@@ -1,11 +1,12 @@
 """What a network is built for: the observation spec, the action spec, and the
 valid-padding arithmetic of DeepRacer's conv stacks. No torch import here.
 
-Observation spec: one entry per input the simulator gives, {key: shape}; a 3-tuple (C, H, W) is
-an image, a 1-tuple (L,) a vector. The keys are free: drtui.sim (like simapp) keys observations
-by sensor name, {"FRONT_FACING_CAMERA": (1, 120, 160), "LIDAR": (64,)}; {"camera": ...,
-"lidar": ...} works the same. Tensors are (N, *shape): images uint8 in [0, 255] (divided by
-255 inside the network, as Coach's image embedder does) or float in [0, 1]; vectors float.
+Observation spec: one entry per input, {key: shape}; a 3-tuple (C, H, W) is an image, a 1-tuple
+(L,) a vector. The trainer uses {"camera": (C, H, W), "lidar": (L,)} (drtui.train.obs maps the
+simulator's sensor names to these); the networks accept any keys, e.g. the sensor names
+drtui.sim and simapp use, {"FRONT_FACING_CAMERA": (1, 120, 160), "LIDAR": (64,)}.
+Tensors are (N, *shape): images float in [0, 1] or uint8 in [0, 255] (divided by 255 inside
+the network, as Coach's image embedder does); vectors float.
 """
 
 from __future__ import annotations
@@ -25,13 +26,13 @@ ObsSpec = Mapping[str, tuple[int, ...]]
 def obs_spec_for(sensors: Iterable[str] = ("FRONT_FACING_CAMERA",),
                  resolution: tuple[int, int] = DEEPRACER_RESOLUTION,
                  lidar_config: Mapping[str, int] | None = None,
-                 keys: str = "sensor") -> dict[str, tuple[int, ...]]:
+                 keys: str = "kind") -> dict[str, tuple[int, ...]]:
     """The observation spec the simulator produces for DeepRacer sensor names.
 
     resolution is (height, width) of the camera image; DeepRacer trains at 120x160.
     lidar_config is model_metadata's, used by DISCRETIZED_SECTOR_LIDAR (default 8 x 8).
-    keys="sensor" keys the spec by sensor name (as drtui.sim and simapp do); keys="kind" by
-    "camera" / "lidar".
+    keys="kind" (default) keys the spec "camera" / "lidar", as the trainer does; keys="sensor"
+    by sensor name, as drtui.sim and simapp do.
     """
     if keys not in ("sensor", "kind"):
         raise ValueError("keys must be 'sensor' or 'kind'")
