@@ -9,7 +9,7 @@ after a warm-up, measured two ways: by the wall clock, and by this process's CPU
 uncontended core gives; on a shared machine the wall clock also counts time the process waited
 for a core). The 1-minute load average is printed alongside.
 
-    .venv/bin/python bench/sim_throughput.py [--seconds 3] [--cars 1 16 64] [--threads 1]
+    .venv/bin/python bench/sim_throughput.py [--seconds 3] [--cars 1 16 64] [--threads 2]
 """
 
 from __future__ import annotations
@@ -73,11 +73,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per figure")
     parser.add_argument("--cars", type=int, nargs="+", default=[1, 16, 64])
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    # the simulator's tensors are small: a second intra-op thread buys little, and on a shared
+    # machine waiting for it costs much more
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
     parser.add_argument("--only", nargs="+", choices=list(SETUPS), help="observations to run")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
     torch.set_grad_enabled(False)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {os.cpu_count()} CPUs; "
           "env-steps/s, wall clock / CPU time (centerline reward called every step)")

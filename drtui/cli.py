@@ -359,6 +359,12 @@ def cmd_runs_clean(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sim_trace(args: argparse.Namespace) -> int:
+    from drtui.sim.trace import run
+
+    return run(args)
+
+
 def cmd_serve_ssh(args: argparse.Namespace) -> int:
     from drtui.serve import main as serve_main
 
@@ -438,6 +444,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--param", action="append", metavar="KEY=VALUE",
                     help="template parameter (repeatable)")
     sp.set_defaults(func=cmd_rewards_create)
+
+    simcmd = command("sim", lambda a: (simcmd.print_help(), 2)[1], "the embedded simulator")
+    simsub = simcmd.add_subparsers(dest="sim_command", metavar="COMMAND")
+    sp = simsub.add_parser("trace", help="the reward params of every row of a simtrace CSV, "
+                                         "one JSON line per row")
+    from drtui.sim.trace import add_arguments as add_trace_arguments  # no torch at parse time
+
+    add_trace_arguments(sp)
+    sp.set_defaults(func=cmd_sim_trace)
 
     sp = command("run", cmd_run, "train a session on its backend (embedded by default)")
     sp.add_argument("session", nargs="?", help="session file")

@@ -72,7 +72,7 @@ class Track(Section):
 
 class ObjectPosition(Section):
     progress: float = Field(ge=0.0, le=1.0, description="fraction of the lap")
-    lane: Literal[-1, 1] = Field(description="-1 inside lane, 1 outside lane")
+    lane: Literal[-1, 1] = Field(description="-1 outer lane, 1 inner lane (as simapp places them)")
 
 
 class ObjectAvoidance(Section):

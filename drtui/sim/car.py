@@ -100,10 +100,13 @@ def drive(state: CarState, steer_deg: torch.Tensor, speed: torch.Tensor,
 
 def body_points(x: torch.Tensor, y: torch.Tensor, yaw: torch.Tensor,
                 local: torch.Tensor) -> torch.Tensor:
-    """Points fixed to each car: local (K, 2) in the car frame -> (N, K, 2) in the world."""
-    c, s = torch.cos(yaw).unsqueeze(-1), torch.sin(yaw).unsqueeze(-1)
-    lx, ly = local[:, 0], local[:, 1]
-    return torch.stack([x.unsqueeze(-1) + c * lx - s * ly, y.unsqueeze(-1) + s * lx + c * ly], -1)
+    """Points fixed to each car: local (K, 2) in the car frame -> (N, K, 2) in the world.
+
+    As complex numbers a rotation is one product, origin + e^(i yaw) * local: a few tensor
+    operations instead of a dozen (each costs more than its arithmetic here)."""
+    turn = torch.polar(torch.ones_like(yaw), yaw).unsqueeze(-1)
+    placed = torch.complex(x, y).unsqueeze(-1) + turn * torch.view_as_complex(local.contiguous())
+    return torch.view_as_real(placed)
 
 
 def front_point(x: torch.Tensor, y: torch.Tensor, yaw: torch.Tensor) -> torch.Tensor:

@@ -358,7 +358,7 @@ class DeepRacerSim:
             objs = self.objects
             if objs.cfg.moving:  # bots drive from the episode's start (still on the prepare step)
                 objs.update((self.steps - 1).to(self.dtype) * STEP_S)
-            if self.reward_function:
+            if self.reward_function is not None:
                 object_keys = objs.reward_keys(m.along, c.x, c.y, c.yaw)
             hits = objs.hit_by(body_points(c.x, c.y, c.yaw, self._corners))
             if objs.cfg.moving:  # only a crash into a bot the car is behind counts

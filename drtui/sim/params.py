@@ -87,14 +87,16 @@ def _distances(p: torch.Tensor, others: torch.Tensor) -> torch.Tensor:
 
 def progress(ndist: torch.Tensor, start_ndist: torch.Tensor,
              prev_progress: torch.Tensor) -> torch.Tensor:
-    """Percent of the lap since the episode's start line, with simapp's wrap fixes
-    (compute_current_prog): a car just behind its start line reads slightly negative, one
-    that crosses the finish line keeps counting up to 100."""
-    p = 100.0 * (ndist - start_ndist)
-    p = torch.where(p <= 0, p + 100.0, p)
-    p = torch.where(prev_progress > p + 50.0, p + 100.0, p)
-    p = torch.where(p > prev_progress + 50.0, p - 100.0, p)
-    return p.clamp(max=100.0)
+    """Percent of the lap since the episode's start line (simapp's compute_current_prog).
+
+    simapp adds 100 to a progress <= 0, then moves it by 100 towards the previous step's
+    progress when they are more than 50 apart: a car just behind its start line reads slightly
+    negative, one that crosses the finish line keeps counting up to 100 (the cap). Between
+    steps a car moves far less than half a lap, so that is the previous progress plus the
+    change wrapped into [-50, 50): one remainder, whatever the start line.
+    """
+    change = (ndist - start_ndist).mul_(100.0).sub_(prev_progress).add_(50.0).remainder_(100.0)
+    return change.add_(prev_progress).sub_(50.0).clamp_(max=100.0)
 
 
 class ParamsBuilder:
