@@ -89,7 +89,7 @@ class PPO:
 
     def __init__(self, net: nn.Module, cfg: PPOConfig, device: torch.device | str = "cpu"):
         self.net, self.cfg, self.device = net.to(device), cfg, torch.device(device)
-        self.optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr, eps=1e-5)
+        self.optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr, eps=1e-5, foreach=True)
         self.discrete = net.action_spec.is_discrete
         self.env_steps = 0  # for the e-greedy schedule
         # checked between minibatches: a stop request abandons the update (the weights of the

@@ -102,8 +102,11 @@ class SAC:
         self.device = torch.device(device)
         self.actor, self.critic, self.cfg = actor.to(device), critic.to(device), cfg
         self.target = copy.deepcopy(self.critic).requires_grad_(False)
-        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=cfg.lr, eps=1e-5)
-        self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr, eps=1e-5)
+        # foreach: one kernel per step for all parameters (many small tensors on a CPU)
+        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=cfg.lr, eps=1e-5, foreach=True)
+        self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr, eps=1e-5,
+                                           foreach=True)
+        self._online, self._targets = list(self.critic.parameters()), list(self.target.parameters())
         self.spec = actor.action_spec
         self.buffer = ReplayBuffer(store_shapes, store_dtypes, self.spec.n, buffer_capacity)
         self.net = self.actor  # what evaluation and export run
@@ -185,8 +188,7 @@ class SAC:
             actor_loss.backward()
             self.actor_opt.step()
             with torch.no_grad():
-                for p, tp in zip(self.critic.parameters(), self.target.parameters()):
-                    tp.lerp_(p, TAU)
+                torch._foreach_lerp_(self._targets, self._online, TAU)
             sums["loss"] += actor_loss.item()
             sums["q_loss"] += q_loss.item()
             sums["entropy"] += -logp.mean().item()

@@ -29,7 +29,7 @@ Trainer settings that the session does not hold (environment variables):
     DRTUI_CARS           cars stepping together (default 16; 8 with a camera)
     DRTUI_CAMERA_SIZE    internal camera resolution, WxH (default 80x60; see obs.py)
     DRTUI_DEVICE         cpu | cuda | auto (default auto: cuda when available)
-    DRTUI_THREADS        torch CPU threads (default 1: see settings_for)
+    DRTUI_THREADS        torch CPU threads (default: cores - 1, at most 4; 1 on 2 cores)
     DRTUI_TEACHER        auto | on | off: warm-start a camera policy from a privileged teacher
                          (distill.py; auto: camera + clipped_ppo on a CPU)
 """
@@ -50,7 +50,7 @@ from typing import TextIO
 
 import torch
 
-from drtui.errors import DrtuiError
+from drtui.errors import DrtuiError, InvalidInput
 from drtui.train import checkpoint as ckpt
 from drtui.train.obs import (CAMERA_SENSORS, DEFAULT_CAMERA_SIZE, ObsAdapter, camera_size_for,
                              parse_size)
@@ -85,9 +85,10 @@ def settings_for(session, *, trace_all: bool = False, env=None) -> Settings:
     device = env.get("DRTUI_DEVICE", "auto")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    # One thread: the simulator is single-threaded Python between small tensor ops, and on a
-    # busy 2-core machine a second torch thread made a forward pass 10-25x slower, not faster.
-    threads = int(env.get("DRTUI_THREADS") or 1)
+    # One core stays free for the simulator's Python and for drtui itself: on a 2-core machine
+    # that is one torch thread. A second one made the camera PPO 1.5x faster on an idle
+    # machine, but 10-25x slower when another process was busy (OpenMP threads spin).
+    threads = int(env.get("DRTUI_THREADS") or max(1, min(4, (os.cpu_count() or 1) - 1)))
     teacher = env.get("DRTUI_TEACHER", "auto").lower()
     if teacher not in ("auto", "on", "off"):
         raise UserError(f"DRTUI_TEACHER must be auto, on or off (got {teacher!r})")
@@ -210,6 +211,8 @@ class Trainer:
     def _fail(self, err: BaseException, internal: bool = False) -> int:
         if isinstance(err, SyntaxError):
             message = f"reward_function.py line {err.lineno}: SyntaxError: {err.msg}"
+        elif isinstance(err, InvalidInput):
+            message = "session.toml: " + "; ".join(str(p) for p in err.problems)
         else:
             message = str(err).split("\n", 1)[0] or type(err).__name__
             if internal:
