@@ -290,7 +290,7 @@ async def _run_and_follow(run, *, start: bool, resume: bool = False, as_json: bo
         loop.remove_signal_handler(signal.SIGINT)
     run.reload()
     if not as_json:
-        _console().print(f"run [bold]{run.id}[/]: {run.status}"
+        _console().print(f"\nrun [bold]{run.id}[/]: {run.status}"
                          + (f" ({run.state['error']})" if run.state.get("error") else ""))
     return 0 if run.status in ("finished", "stopped") else 1
 

@@ -156,3 +156,21 @@ def test_events_serialise_to_json():
         data = e.to_json()
         assert data["event"] == type(e).__name__
         json.dumps(data)
+
+
+def test_drtui_trainer_lines_count_every_car():
+    """drtui traces car 0 only; its Training> lines carry the other cars' progress."""
+    raw = [
+        "SIM_TRACE_LOG:0,1,1.0,1.0,0.0,0.00,1.00,0,0.0000,False,True,1.0000,1,23.12,0.0,prepare,0.00,0,1.0",
+        "SIM_TRACE_LOG:0,2,1.1,1.0,0.0,0.00,1.00,0,1.0000,True,False,4.0000,1,23.12,0.1,off_track,0.00,0,1.1",
+        "Training> Name=main_level/agent, Worker=0, Episode=1, Total reward=1.00, Steps=2, "
+        "Training iteration=0, Progress=4.00, Status=off_track",
+        "Training> Name=main_level/agent, Worker=1, Episode=2, Total reward=9.00, Steps=9, "
+        "Training iteration=0, Progress=100.00, Status=lap_complete",
+        "Checkpoint> Saving in path=['./checkpoint/agent/1_Step-9.ckpt']",
+    ]
+    events = parse_lines(raw)
+    ends = [e for e in events if isinstance(e, EpisodeEnd)]
+    assert [(e.worker, e.progress) for e in ends] == [(0, 4.0), (1, 100.0)]
+    it = next(e for e in events if isinstance(e, IterationEnd))
+    assert it.episodes == 2 and it.completion_rate == 0.5

@@ -27,7 +27,9 @@ from drtui.events import (
 
 TRACE_TAG = "SIM_TRACE_LOG:"
 _EPISODE = re.compile(r"(Training|Testing)> Name=[^,]*, Worker=(\d+), Episode=(\d+), "
-                      r"Total reward=([-+0-9.eE]+|nan|inf), Steps=(\d+), Training iteration=(\d+)")
+                      r"Total reward=([-+0-9.eE]+|nan|inf), Steps=(\d+), Training iteration=(\d+)"
+                      # drtui's trainer adds these, since it traces only one of its cars
+                      r"(?:, Progress=([-+0-9.eE]+))?(?:, Status=(\w+))?")
 _POLICY = re.compile(r"Policy training> Surrogate loss=([^,]+), KL divergence=([^,]+), "
                      r"Entropy=([^,]+), training epoch=(\d+)(?:, learning_rate=([^,\s]+))?")
 _CHECKPOINT = re.compile(r"Checkpoint> Saving in path=\['?[^\]]*?(\d+)_Step-(\d+)\.ckpt")
@@ -99,7 +101,7 @@ class LogParser:
         self._seen_checkpoint = False
         self._episode_reward = 0.0
         self._episode_start: float | None = None
-        self._last_trace_episode = -1
+        self._trace_end_pending: EpisodeEnd | None = None  # ended by the trace, line to come
         self._episodes: list[EpisodeEnd] = []  # training episodes of this iteration
         self._updates: list[PolicyUpdate] = []
         self._eval: EvaluationEnd | None = None
@@ -175,7 +177,7 @@ class LogParser:
                              progress=step.progress, status=step.episode_status,
                              time_s=step.tstamp - start, iteration=self.iteration + 1,
                              worker=step.worker)
-            self._last_trace_episode = end.episode
+            self._trace_end_pending = end
             self._episode_start = None
             if self.phase == "training":
                 self._episodes.append(end)
@@ -184,10 +186,16 @@ class LogParser:
     def _on_episode_line(self, m: re.Match[str], out: list[Event]) -> None:
         phase = "training" if m.group(1) == "Training" else "evaluation"
         episode, reward, worker = int(m.group(3)), float(m.group(4)), int(m.group(2))
-        if phase == "training" and self._seen_trace:
-            return  # the robomaker log: the trace already ended this episode
+        pending = self._trace_end_pending
+        if phase == "training" and pending is not None and pending.worker == worker:
+            self._trace_end_pending = None
+            return  # the trace already ended this episode (robomaker log, or drtui's car 0)
+        if phase == "training" and self._seen_trace and m.group(7) is None:
+            return  # a robomaker log: its trace ends every training episode
         end = EpisodeEnd(episode=episode, phase=phase, reward=reward,
-                         iteration=self.iteration + 1, worker=worker)
+                         iteration=self.iteration + 1, worker=worker,
+                         progress=float(m.group(7)) if m.group(7) else None,
+                         status=m.group(8))
         if phase == "training":
             self._episodes.append(end)
         out.append(end)

@@ -53,10 +53,21 @@ class Run:
         return self.path / "events.jsonl"
 
     def update(self, **changes: Any) -> None:
-        """Change and persist state atomically."""
-        self.state.update(changes)
-        self.state["updated"] = time.time()
-        atomic_write(self.path / "state.json", json.dumps(self.state, indent=2, sort_keys=True))
+        """Change and persist state atomically. The trainer and one or more followers write
+        the same file, so each update is a locked read-modify-write of the keys it names:
+        a follower saving its log offset never undoes the trainer's status."""
+        import fcntl
+
+        with open(self.path / "state.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                current = json.loads((self.path / "state.json").read_text(encoding="utf-8"))
+            except (FileNotFoundError, json.JSONDecodeError):
+                current = {}
+            current.update(changes)
+            current["updated"] = time.time()
+            atomic_write(self.path / "state.json", json.dumps(current, indent=2, sort_keys=True))
+            self.state = current
 
     def reload(self) -> Run:
         self.state = json.loads((self.path / "state.json").read_text(encoding="utf-8"))
