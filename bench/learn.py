@@ -88,7 +88,8 @@ def bench(variant: str, minutes: int, seed: int, keep: bool, teacher: str) -> di
     with open(run.log_path, "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "drtui.train", str(run.path)],
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env={**os.environ, "DRTUI_TEACHER": teacher})
+                                start_new_session=True,
+                                env={**os.environ, "DRTUI_TEACHER": teacher})
     try:
         found = follow(run, proc, minutes)
     finally:

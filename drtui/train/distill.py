@@ -226,6 +226,7 @@ def distill(student: PPO, teacher: PPO, env: TrainEnv, eval_sim, eval_adapter, *
             if should_stop():
                 raise StopTraining(should_stop())
             obs, target, value = data.sample(batch_size)
+            target, value = target.to(student.device), value.to(student.device)
             out = net(O.to_net(obs, student.device))
             if spec.is_discrete:
                 policy_loss = -(target * F.log_softmax(out.logits, -1)).sum(-1).mean()

@@ -94,6 +94,14 @@ def evaluate(run_dir: str | Path, laps: int | None = None, checkpoint: str = "be
     """Drive `laps` evaluation trials (default session.evaluation.number_of_trials) with a
     checkpoint's greedy policy; write the metrics JSON and the lap picture. `out` receives
     SIM_TRACE_LOG lines of trial 1 and one summary line per trial."""
+    from drtui.train.trainer import torch_threads
+
+    with torch_threads():
+        return _evaluate(Path(run_dir), laps, checkpoint, out, is_continuous)
+
+
+def _evaluate(run_dir: Path, laps: int | None, checkpoint: str, out: TextIO | None,
+              is_continuous: bool | None) -> EvaluationResult:
     from drtui.reward.check import load_reward_function
     from drtui.session import store as session_store
     from drtui.sim.car import STEP_S
@@ -102,7 +110,6 @@ def evaluate(run_dir: str | Path, laps: int | None = None, checkpoint: str = "be
     from drtui.train import checkpoint as ckpt
     from drtui.train.obs import ObsAdapter, to_net
 
-    run_dir = Path(run_dir)
     session = session_store.load(run_dir / "session.toml")
     ev = session.evaluation
     continuous = ev.is_continuous if is_continuous is None else is_continuous

@@ -73,9 +73,15 @@ def _run_onnx(data: bytes, feeds: dict) -> tuple[object | None, str]:
 def export(run_dir: str | Path, out_dir: str | Path, checkpoint: str = "best") -> ExportResult:
     """Write OUT_DIR/model.onnx, model_metadata.json and export.json for a run's checkpoint;
     raises ValueError when the ONNX outputs differ from torch's beyond ATOL."""
+    from drtui.train.trainer import torch_threads
+
+    with torch_threads():
+        return _export(Path(run_dir), Path(out_dir), checkpoint)
+
+
+def _export(run_dir: Path, out_dir: Path, checkpoint: str) -> ExportResult:
     from drtui.train.checkpoint import load_policy
 
-    run_dir, out_dir = Path(run_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     policy, payload = load_policy(run_dir, checkpoint)
     build = payload["build"]

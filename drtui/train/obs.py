@@ -30,7 +30,8 @@ def parse_size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise ValueError(f"camera size must look like 80x60 (width x height), not {text!r}") from None
+        raise ValueError(f"camera size must look like 80x60 (width x height), "
+                         f"not {text!r}") from None
     if w < 8 or h < 8:
         raise ValueError(f"camera size {text!r} is too small")
     return w, h

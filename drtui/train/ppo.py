@@ -193,8 +193,8 @@ class PPO:
                 mb_adv = b_adv[idx]
                 if len(idx) > 1:  # per-minibatch normalisation (CleanRL, Coach)
                     mb_adv = (mb_adv - mb_adv.mean()) / (mb_adv.std() + 1e-8)
-                surrogate = torch.max(-mb_adv * ratio,
-                                      -mb_adv * ratio.clamp(1 - CLIP_EPSILON, 1 + CLIP_EPSILON)).mean()
+                clipped = ratio.clamp(1 - CLIP_EPSILON, 1 + CLIP_EPSILON)
+                surrogate = torch.max(-mb_adv * ratio, -mb_adv * clipped).mean()
                 value_loss = value_loss_fn(out.value, b_returns[idx])
                 loss = surrogate - cfg.beta_entropy * entropy + VALUE_COEF * value_loss
                 self.optimizer.zero_grad(set_to_none=True)

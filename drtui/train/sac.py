@@ -67,7 +67,8 @@ class ReplayBuffer:
 
     def __init__(self, shapes: dict[str, tuple[int, ...]], dtypes: dict[str, torch.dtype],
                  action_dim: int, capacity: int | None = None):
-        per = sum(2 * math.prod(s) * dtypes[k].itemsize for k, s in shapes.items()) + 4 * action_dim + 8
+        per = sum(2 * math.prod(s) * dtypes[k].itemsize for k, s in shapes.items())
+        per += 4 * action_dim + 8
         self.capacity = capacity or max(10_000, min(MAX_BUFFER, BUFFER_BYTES // per))
         c = self.capacity
         self.obs = {k: torch.zeros((c, *s), dtype=dtypes[k]) for k, s in shapes.items()}
@@ -103,7 +104,8 @@ class SAC:
         self.actor, self.critic, self.cfg = actor.to(device), critic.to(device), cfg
         self.target = copy.deepcopy(self.critic).requires_grad_(False)
         # foreach: one kernel per step for all parameters (many small tensors on a CPU)
-        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=cfg.lr, eps=1e-5, foreach=True)
+        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=cfg.lr, eps=1e-5,
+                                          foreach=True)
         self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr, eps=1e-5,
                                            foreach=True)
         self._online, self._targets = list(self.critic.parameters()), list(self.target.parameters())
@@ -143,7 +145,8 @@ class SAC:
             step = env.step(action)
             # a done car's next observation is its new episode's first: irrelevant for a
             # terminal transition; for a step-limit cut it stands in for the unseen next state
-            next_obs = {k: torch.where(_bcast(step.done, v), obs[k], v) for k, v in step.obs.items()}
+            next_obs = {k: torch.where(_bcast(step.done, v), obs[k], v)
+                        for k, v in step.obs.items()}
             self.buffer.add(obs, action, step.reward, next_obs, step.terminated.float())
             collected += env.n
             ended += len(step.ends)

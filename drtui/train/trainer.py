@@ -44,6 +44,7 @@ import statistics
 import sys
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
@@ -75,20 +76,39 @@ class Settings:
     trace_all: bool = False
 
 
+def default_threads(env=None) -> int:
+    """DRTUI_THREADS, else cores - 1 (at most 4): one core stays free for the simulator's
+    Python and for drtui itself, so one torch thread on a 2-core machine. A second one made
+    camera PPO 1.5x faster on an idle machine but 10-25x slower when another process was
+    busy (OpenMP threads spin)."""
+    env = os.environ if env is None else env
+    return int(env.get("DRTUI_THREADS") or max(1, min(4, (os.cpu_count() or 1) - 1)))
+
+
+@contextmanager
+def torch_threads(n: int | None = None):
+    """torch's CPU thread count set to n (default_threads()) for the block, then restored."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n or default_threads())
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def settings_for(session, *, trace_all: bool = False, env=None) -> Settings:
     env = os.environ if env is None else env
     camera = [s for s in session.car.sensors if s in CAMERA_SENSORS]
     cars = int(env.get("DRTUI_CARS") or (DEFAULT_CAMERA_CARS if camera else DEFAULT_CARS))
-    size = parse_size(env["DRTUI_CAMERA_SIZE"]) if env.get("DRTUI_CAMERA_SIZE") else DEFAULT_CAMERA_SIZE
+    size = DEFAULT_CAMERA_SIZE
+    if env.get("DRTUI_CAMERA_SIZE"):
+        size = parse_size(env["DRTUI_CAMERA_SIZE"])
     channels = 2 if "STEREO_CAMERAS" in camera else 1
     size = camera_size_for(session.network.architecture, size, channels)
     device = env.get("DRTUI_DEVICE", "auto")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    # One core stays free for the simulator's Python and for drtui itself: on a 2-core machine
-    # that is one torch thread. A second one made the camera PPO 1.5x faster on an idle
-    # machine, but 10-25x slower when another process was busy (OpenMP threads spin).
-    threads = int(env.get("DRTUI_THREADS") or max(1, min(4, (os.cpu_count() or 1) - 1)))
+    threads = default_threads(env)
     teacher = env.get("DRTUI_TEACHER", "auto").lower()
     if teacher not in ("auto", "on", "off"):
         raise UserError(f"DRTUI_TEACHER must be auto, on or off (got {teacher!r})")
@@ -163,12 +183,7 @@ class Trainer:
     def _state(self, **changes) -> None:
         from drtui.runstore.store import Run
 
-        run = Run(self.run_dir)
-        try:
-            run.reload()  # keep what the launcher and the follower wrote
-        except (OSError, json.JSONDecodeError):
-            pass
-        run.update(**changes)
+        Run(self.run_dir).update(**changes)  # a locked merge: keeps the launcher's keys
 
     # -- the process -----------------------------------------------------------------------
 
@@ -278,7 +293,8 @@ class Trainer:
                             on_episode=self._on_episode, should_stop=self._should_stop)
 
         metrics = self.run_dir / "metrics"
-        self.metrics = _Metrics(metrics / "TrainingMetrics.json", session.training.best_model_metric)
+        self.metrics = _Metrics(metrics / "TrainingMetrics.json",
+                                session.training.best_model_metric)
         cars = None if s.trace_all else [0]
         self.trace = SimTraceLog(self.out, cars)
         self.csv = SimTraceCsv(metrics / "training-simtrace", cars)
@@ -321,7 +337,8 @@ class Trainer:
         from drtui.sim.episode import MAX_STEPS
 
         slowest = max(0.1, min(cfg.speed_range))
-        return min(MAX_STEPS, math.ceil(EPISODE_LIMIT_LAPS * self.sim.track.length / (slowest * STEP_S)))
+        laps = EPISODE_LIMIT_LAPS * self.sim.track.length / (slowest * STEP_S)
+        return min(MAX_STEPS, math.ceil(laps))
 
     def _make_algorithm(self, device: str):
         from drtui.train.networks import factory
@@ -351,7 +368,8 @@ class Trainer:
                 critic = factory.build_critic(network, spec_obs, spec)
                 adapter = ObsAdapter(self.sim.observation_shapes(), actor.frames)
                 shapes = adapter.store_shapes()
-                dtypes = {k: torch.uint8 if len(v) == 3 else torch.float32 for k, v in shapes.items()}
+                dtypes = {k: torch.uint8 if len(v) == 3 else torch.float32
+                          for k, v in shapes.items()}
                 algo = SAC(actor, critic, SACConfig.from_session(session), shapes, dtypes, device)
             else:
                 from drtui.train.ppo import PPO, PPOConfig
@@ -574,7 +592,8 @@ class Trainer:
         for k, end in enumerate(results, 1):
             self.metrics.add(end, "evaluation", it)
             self.log(f"Testing> Name={AGENT}, Worker={end.car}, Episode={k}, "
-                     f"Total reward={end.reward:.2f}, Steps={end.steps}, Training iteration={max(0, it - 1)}, "
+                     f"Total reward={end.reward:.2f}, Steps={end.steps}, "
+                     f"Training iteration={max(0, it - 1)}, "
                      f"Progress={end.progress:.2f}, Status={end.status}")
         progress = [e.progress for e in results]
         rewards = [e.reward for e in results]
@@ -583,7 +602,8 @@ class Trainer:
                  f"Avg Total Reward = {statistics.fmean(rewards):.2f}")
         self.log(f"[BestModelSelection] Number of evaluations: {len(results)} "
                  f"Evaluation episode progress: {progress}")
-        self.log(f"[BestModelSelection] Evaluation episode progress mean: {statistics.fmean(progress)}")
+        self.log("[BestModelSelection] Evaluation episode progress mean: "
+                 f"{statistics.fmean(progress)}")
         metric_name = self.session.training.best_model_metric
         metric = statistics.fmean(progress if metric_name == "progress" else rewards)
         index = ckpt.read_index(self.run_dir)

@@ -136,14 +136,16 @@ def test_an_iteration_collects_whole_episodes_up_to_the_step_cap():
     torch.manual_seed(1)
     session = session_for(num_episodes_between_training=5, num_epochs=1)
     env, ends = make_env(session, cars=4, seed=1, walls=False)
-    ppo = PPO(factory.build(SHALLOW, {"lidar": (64,)}, discrete(10)), PPOConfig.from_session(session))
+    net = factory.build(SHALLOW, {"lidar": (64,)}, discrete(10))
+    ppo = PPO(net, PPOConfig.from_session(session))
     rollout = ppo.collect(env)
     assert len(ends) >= 5 and int(rollout.dones.sum()) == len(ends)
     ppo.cfg.max_steps_per_iteration, ppo.cfg.episodes_per_iteration = 100, 1000
     rollout = ppo.collect(env)
     assert rollout.rewards.numel() == 100  # 25 steps of 4 cars
     stats = ppo.update(rollout)
-    assert [s["epoch"] for s in stats] == [0] and all(k in stats[0] for k in ("loss", "kl", "entropy"))
+    assert [s["epoch"] for s in stats] == [0]
+    assert all(k in stats[0] for k in ("loss", "kl", "entropy"))
 
 
 def test_gae_matches_a_hand_computation():
@@ -152,7 +154,8 @@ def test_gae_matches_a_hand_computation():
     ppo = PPO(factory.build(SHALLOW, {"lidar": (8,)}, discrete(3)), PPOConfig(gamma=0.5))
     z = torch.zeros(3, 1)
     ro = Rollout([], z, z, values=torch.tensor([[1.0], [2.0], [3.0]]),
-                 rewards=torch.tensor([[1.0], [1.0], [1.0]]), dones=torch.tensor([[0.0], [1.0], [0.0]]),
+                 rewards=torch.tensor([[1.0], [1.0], [1.0]]),
+                 dones=torch.tensor([[0.0], [1.0], [0.0]]),
                  last_value=torch.tensor([4.0]))
     adv, returns = ppo.advantages(ro)
     g, lam = 0.5, GAE_LAMBDA

@@ -37,6 +37,7 @@ def make_run(workspace: Path, *, iterations: int = 1000, reward_code: str | None
     s.car.sensors = ["FRONT_FACING_CAMERA", "LIDAR"]
     s.training.seed = 3
     s.training.min_eval_trials = 2
+    s.evaluation.max_resets = 2  # an untrained policy's evaluation trials end soon
     h = s.hyperparameters
     h.num_episodes_between_training, h.num_epochs, h.term_cond_max_episodes = 4, 2, iterations
     files = render.render(s)
@@ -60,7 +61,8 @@ def wait_for(proc: subprocess.Popen, run: store.Run, done, timeout: float = 120.
         if done(store.load(run.path).state):
             return
         if proc.poll() is not None:
-            raise AssertionError(f"trainer exited {proc.returncode}:\n{run.log_path.read_text()[-3000:]}")
+            tail = run.log_path.read_text()[-3000:]
+            raise AssertionError(f"trainer exited {proc.returncode}:\n{tail}")
         time.sleep(0.2)
     proc.kill()
     raise AssertionError(f"timed out:\n{run.log_path.read_text()[-3000:]}")
@@ -201,7 +203,8 @@ def test_the_log_is_deepracer_format(trained):
     lines = text.splitlines()
     assert store.load(run.path).status == "finished"
     for prefix in ("SIM_TRACE_LOG:", "Training> Name=main_level/agent, Worker=",
-                   "Policy training> Surrogate loss=", "Checkpoint> Saving in path=['./checkpoint/agent/",
+                   "Policy training> Surrogate loss=",
+                   "Checkpoint> Saving in path=['./checkpoint/agent/",
                    "## agent: Starting evaluation phase", "Testing> Name=main_level/agent",
                    "## agent: Finished evaluation phase. Success rate = ",
                    "[BestModelSelection] Number of evaluations: 2 Evaluation episode progress: [",
