@@ -55,6 +55,7 @@ from drtui.errors import DrtuiError, InvalidInput
 from drtui.train import checkpoint as ckpt
 from drtui.train.obs import (CAMERA_SENSORS, DEFAULT_CAMERA_SIZE, ObsAdapter, camera_size_for,
                              parse_size)
+from drtui.train.distill import greedy_laps
 from drtui.train.rollout import StopTraining, TrainEnv
 
 AGENT = "main_level/agent"
@@ -574,21 +575,8 @@ class Trainer:
         lap; picks the best checkpoint by training.best_model_metric."""
         sim, adapter = self.eval_sim, self.eval_adapter
         self.log("## agent: Starting evaluation phase")
-        sim.start_ndist = sim.cfg.start.first_starts(sim.n, sim.dtype)
-        sim.reverse = torch.full((sim.n,), bool(sim.cfg.reverse))
-        adapter.reset()
-        obs = adapter(sim.reset())
-        results: list = [None] * sim.n
-        while any(r is None for r in results):
-            with torch.no_grad():
-                sim_obs, _, term, trunc, info = sim.step(self.algo.act(obs, greedy=True))
-            obs = adapter(sim_obs, term | trunc)
-            for end in info["episodes"]:
-                if results[end.car] is None:
-                    results[end.car] = end
-            reason = self._should_stop()
-            if reason:
-                raise StopTraining(reason)
+        results = greedy_laps(sim, adapter, lambda obs: self.algo.act(obs, greedy=True),
+                              should_stop=self._should_stop)
         for k, end in enumerate(results, 1):
             self.metrics.add(end, "evaluation", it)
             self.log(f"Testing> Name={AGENT}, Worker={end.car}, Episode={k}, "
