@@ -17,6 +17,12 @@ from drtui import __version__
 
 LISTS = ("tracks", "sensors", "networks", "algorithms", "rewards", "backends")
 
+# Modules that add commands: each has `register(command)`, where command(name, func, help)
+# returns the new subparser. They must import nothing heavy at module level (`drtui --help`
+# stays fast); a command's own work imports what it needs when it runs.
+EXTENSIONS: tuple[str, ...] = (
+)
+
 
 def _console(stderr: bool = False):
     from rich.console import Console
@@ -490,6 +496,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--workspace", default=argparse.SUPPRESS,
                     help="folder the served drtui opens (default: the server's --workspace, "
                          "else the current folder)")
+
+    from importlib import import_module
+
+    for module in EXTENSIONS:
+        import_module(module).register(command)
 
     sp = command("tui", cmd_tui, "open the full-screen app")
     sp.add_argument("session", nargs="?", help="session file to open")

@@ -19,14 +19,16 @@ class BackendUnavailable(DrtuiError):
 
 def backend_for(provider: str, runner: str) -> tuple[Provider, Runner]:
     """The provider and runner objects for a session's backend settings."""
-    if provider == "local" and runner == "embedded":
-        from drtui.backends.embedded import EmbeddedRunner
-        from drtui.backends.local import LocalProvider
+    from drtui.backends import registry
 
-        return LocalProvider(), EmbeddedRunner()
-    raise BackendUnavailable(
-        f"backend {provider}/{runner} cannot launch runs in this version of drtui; "
-        "`drtui generate` writes its files, and provider local with runner embedded trains here")
+    provider_cls = registry.provider_class(provider)
+    runner_cls = registry.runner_class(provider, runner)
+    if provider_cls is None or runner_cls is None:
+        raise BackendUnavailable(
+            f"backend {provider}/{runner} cannot launch runs in this version of drtui; "
+            "`drtui generate` writes its files, and provider local with runner embedded "
+            "trains here")
+    return provider_cls(), runner_cls()
 
 
 def create_run(workspace: Path, session_path: Path) -> Run:

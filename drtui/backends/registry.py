@@ -1,0 +1,34 @@
+"""Which classes serve each provider and runner.
+
+Entries are "module:Class" strings, so naming a backend imports nothing heavy (boto3 and
+asyncssh load only when a run on that backend starts). A runner is looked up for its
+(provider, runner) pair first, then for ("*", runner): the embedded trainer on this machine
+and on a remote host are different classes.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+PROVIDERS: dict[str, str] = {
+    "local": "drtui.backends.local:LocalProvider",
+}
+
+RUNNERS: dict[tuple[str, str], str] = {
+    ("local", "embedded"): "drtui.backends.embedded:EmbeddedRunner",
+}
+
+
+def _load(ref: str):
+    module, _, name = ref.partition(":")
+    return getattr(import_module(module), name)
+
+
+def provider_class(provider: str):
+    ref = PROVIDERS.get(provider)
+    return _load(ref) if ref else None
+
+
+def runner_class(provider: str, runner: str):
+    ref = RUNNERS.get((provider, runner)) or RUNNERS.get(("*", runner))
+    return _load(ref) if ref else None
