@@ -31,7 +31,7 @@ FAST = {"DRTUI_CARS": "4", "DRTUI_CAMERA_SIZE": "48x36", "DRTUI_TEACHER": "off",
 
 
 def make_run(workspace: Path, *, iterations: int = 1000, reward_code: str | None = None,
-             name: str = "proc-test") -> store.Run:
+             name: str = "proc-test", episodes: int = 4) -> store.Run:
     s = starter(name)
     s.track.world = "reinvent_base"
     s.car.sensors = ["FRONT_FACING_CAMERA", "LIDAR"]
@@ -39,7 +39,8 @@ def make_run(workspace: Path, *, iterations: int = 1000, reward_code: str | None
     s.training.min_eval_trials = 2
     s.evaluation.max_resets = 2  # an untrained policy's evaluation trials end soon
     h = s.hyperparameters
-    h.num_episodes_between_training, h.num_epochs, h.term_cond_max_episodes = 4, 2, iterations
+    h.num_episodes_between_training, h.num_epochs, h.term_cond_max_episodes = \
+        episodes, 2, iterations
     files = render.render(s)
     if reward_code is not None:
         files["custom_files/reward_function.py"] = reward_code
@@ -135,7 +136,8 @@ def test_killed_trainer_resumes_without_gap_or_duplicate(tmp_path):
 
 
 def test_sigint_in_the_first_iteration_stops_cleanly(tmp_path):
-    run = make_run(tmp_path)
+    # a long first iteration (200 episodes over 4 cars), so the signal surely lands in it
+    run = make_run(tmp_path, episodes=200)
     proc = start(run)
     deadline = time.monotonic() + 60
     while "Training>" not in run.log_path.read_text() and time.monotonic() < deadline:
