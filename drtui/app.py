@@ -1,4 +1,5 @@
-"""The drtui Textual app: the home screen, the eight-step model wizard and the review.
+"""The drtui Textual app: the home screen, the eight-step model wizard and the review, the
+run monitor (f5 on the review trains) and the runs list (f6).
 
 The app holds ONE draft (a dict in session-file shape, screens/draft.py) that every step
 edits; saving and writing go through the same core functions as the headless CLI
@@ -67,6 +68,8 @@ class DrtuiApp(App[int]):
     COMMANDS = App.COMMANDS | {_wizard_commands}
     BINDINGS = [
         Binding("f1", "help", "Help", id="help", tooltip="Keys, and what this screen is for."),
+        Binding("f6", "runs", "Runs", id="runs", show=False,
+                tooltip="The workspace's training runs: open, resume or stop one."),
         Binding("ctrl+t", "toggle_theme", "Theme", id="toggle-theme", show=False,
                 tooltip="Switch between the dark and the light theme."),
         Binding("ctrl+q", "quit", "Quit", id="quit", show=False, priority=True,
@@ -83,6 +86,7 @@ class DrtuiApp(App[int]):
         self.step_index = 0
         self._quit_armed = False
         self.theme = DARK_THEME
+        self.monitor_clock = None  # tests: a fixed clock makes the monitor's picture stable
 
     # --- start ------------------------------------------------------------------------
 
@@ -165,6 +169,75 @@ class DrtuiApp(App[int]):
             return
         self.exit()
 
+    def action_runs(self) -> None:
+        from drtui.screens.runs import RunsScreen
+
+        if not isinstance(self.screen, RunsScreen):
+            self.push_screen(RunsScreen())
+
+    def show_monitor(self, run, host=None):
+        """Bring up the monitor (one, installed, so its followers outlive leaving it) with the
+        run's tab, following the run unless it already is."""
+        from drtui.screens.monitor import MonitorScreen
+
+        if not self.is_screen_installed("monitor"):
+            self.install_screen(MonitorScreen(clock=self.monitor_clock), "monitor")
+        monitor = self.get_screen("monitor")
+        if monitor in self.screen_stack:
+            while self.screen is not monitor:
+                self.pop_screen()
+        else:
+            self.push_screen(monitor)
+        monitor.watch_run(run, host)
+        return monitor
+
+    def action_train(self) -> None:
+        """Start training the saved session (f5 on the review): refused while the draft has
+        problems or unsaved changes, so a run always trains exactly the file on disk."""
+        session = self.checked_session("Not started")
+        if session is None:
+            return
+        draft = self.draft
+        if draft.dirty:
+            self.notify("A run trains the session file as saved: ctrl+s saves your changes, "
+                        "then f5 starts training.", title="! Unsaved changes: not started",
+                        severity="warning", timeout=8)
+            return
+        self._create_run(draft.session_path)
+
+    @work(thread=True, exclusive=True, group="train", exit_on_error=False,
+          description="Creating the run folder: session, rendered files.")
+    def _create_run(self, session_path: Path) -> None:
+        from drtui.errors import DrtuiError, InvalidInput
+        from drtui.runstore import launch
+
+        try:
+            run = launch.create_run(self.workspace, session_path)
+        except InvalidInput as exc:
+            self.call_from_thread(self._refuse, "Not started", exc.problems)
+        except (DrtuiError, OSError) as exc:
+            self.call_from_thread(self.notify, str(exc), title="✗ Not started",
+                                  severity="error")
+        except Exception as exc:  # noqa: BLE001 - the user sees why, the app keeps running
+            self.call_from_thread(self.notify, f"{type(exc).__name__}: {exc}",
+                                  title="✗ Not started", severity="error")
+        else:
+            self.call_from_thread(self._launch, run)
+
+    @work(exclusive=True, group="train-start", exit_on_error=False,
+          description="Starting the trainer.")
+    async def _launch(self, run) -> None:
+        from drtui.runstore import launch
+
+        try:
+            host = await launch.start(run)
+        except Exception as exc:  # noqa: BLE001 - launch.start marked the run failed: say why
+            self.notify(f"{type(exc).__name__}: {exc}", title=f"✗ {run.id} did not start",
+                        severity="error")
+            return
+        self.notify(f"▶ training {run.id}")
+        self.show_monitor(run, host)
+
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT_THEME if self.current_theme.dark else DARK_THEME
 
@@ -173,14 +246,10 @@ class DrtuiApp(App[int]):
 
     def action_save(self) -> None:
         """Save the session file atomically; refused while the draft has problems."""
+        session = self.checked_session("Not saved")
+        if session is None:
+            return
         draft = self.draft
-        if draft is None:
-            self.notify("No session open.", severity="warning")
-            return
-        session, problems = draft.check()
-        if session is None or problems:
-            self._refuse("Not saved", problems)
-            return
         from drtui.session.store import save
 
         try:
@@ -194,14 +263,10 @@ class DrtuiApp(App[int]):
 
     def action_write_files(self) -> None:
         """Render and write the DRfC files to the output folder; refused with problems."""
+        session = self.checked_session("Nothing written")
+        if session is None:
+            return
         draft = self.draft
-        if draft is None:
-            self.notify("No session open.", severity="warning")
-            return
-        session, problems = draft.check()
-        if session is None or problems:
-            self._refuse("Nothing written", problems)
-            return
         self._write_files(session, draft.session_path.parent, draft.out_dir)
 
     @work(thread=True, exclusive=True, group="write", exit_on_error=False,
@@ -238,6 +303,19 @@ class DrtuiApp(App[int]):
         self.notify(f"✓ Wrote {len(paths)} files to {self.show_path(out_dir)}/")
         self.screen.post_message(FilesWritten(out_dir, paths))
 
+    def checked_session(self, what: str):
+        """The open draft as a valid Session; None (and the user told why, `what` as the
+        title) when no session is open or it has problems."""
+        if self.draft is None:
+            self.notify("Open or create a session first.", title=f"! {what}",
+                        severity="warning")
+            return None
+        session, problems = self.draft.check()
+        if session is None or problems:
+            self._refuse(what, problems)
+            return None
+        return session
+
     def _refuse(self, what: str, problems: list) -> None:
         shown = [str(p) for p in problems[:4]]
         if len(problems) > 4:
@@ -253,12 +331,24 @@ class DrtuiApp(App[int]):
         yield SystemCommand("Toggle dark / light theme", "Switch between textual-dark and "
                             "textual-light (ctrl+t)", self.action_toggle_theme)
         yield SystemCommand("Help", "Keys and what this screen is for (f1)", self.action_help)
+        yield SystemCommand("Runs", "The workspace's training runs: open, resume, stop (f6)",
+                            self.action_runs)
         if self.draft is not None:
             where = self.show_path(self.draft.session_path)
             yield SystemCommand("Save session", f"Save to {where} (ctrl+s)", self.action_save)
             yield SystemCommand("Write files", "Write the DRfC files to "
                                 f"{self.show_path(self.draft.out_dir)}/ (ctrl+g)",
                                 self.action_write_files)
+            yield SystemCommand("Train", f"Train {where} as saved and watch it (review: f5)",
+                                self.action_train)
+            yield SystemCommand("Tune hyperparameters", f"An Optuna study over {where}: each "
+                                "trial a short training, the best saved as a new session",
+                                self.action_tune)
+
+    def action_tune(self) -> None:
+        from drtui.screens.tune import open_tune
+
+        open_tune(self)
 
 
 def run_app(session: str | Path | None = None, workspace: str | Path | None = None) -> int:

@@ -12,8 +12,8 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from drtui.events import (Checkpoint, EpisodeEnd, EvaluationEnd, Event, IterationEnd, LogLine,
-                          Status, Step)
+from drtui.events import (Checkpoint, Cost, EpisodeEnd, EvaluationEnd, Event, IterationEnd,
+                          LogLine, StageChange, Status, Step, TaskIteration)
 
 
 @dataclass
@@ -30,6 +30,9 @@ class Progress:
     best_eval_progress: float | None = None
     status: str = "running"
     errors: list[str] = field(default_factory=list)
+    stage: StageChange | None = None  # curriculum
+    tasks: dict[str, float | None] = field(default_factory=dict)  # multi-task: last progress
+    cost: Cost | None = None  # remote runs
 
     def fold(self, event: Event) -> None:
         if isinstance(event, EpisodeEnd) and event.phase == "training":
@@ -43,6 +46,12 @@ class Progress:
             self.errors.append(event.text)
         elif isinstance(event, Status):
             self.status = event.state
+        elif isinstance(event, StageChange):
+            self.stage = event
+        elif isinstance(event, TaskIteration):
+            self.tasks[event.name] = event.mean_progress
+        elif isinstance(event, Cost):
+            self.cost = event
 
     def elapsed(self, now: float | None = None) -> float:
         return (now or time.time()) - self.started
@@ -85,6 +94,12 @@ def summary_table(p: Progress, title: str):
         ("elapsed", _clock(p.elapsed())),
         ("ETA", _clock(p.eta_s())),
     ]
+    if p.stage is not None:
+        rows.insert(2, ("stage", f"{p.stage.index}/{p.stage.total} {p.stage.name}"))
+    for name, progress in p.tasks.items():
+        rows.append((f"task {name}", _pct(progress)))
+    if p.cost is not None:
+        rows.append(("cost", f"${p.cost.dollars:.2f} (${p.cost.per_hour:.2f}/h)"))
     for key, value in rows:
         t.add_row(f"[bold]{key}[/]", value)
     return t
@@ -109,7 +124,8 @@ async def print_events(stream: AsyncIterator[Event], *, progress: Progress, titl
               transient=False) as live:
         async for event in stream:
             progress.fold(event)
-            if isinstance(event, (IterationEnd, Checkpoint, EvaluationEnd, Status)):
+            if isinstance(event, (IterationEnd, Checkpoint, EvaluationEnd, Status, StageChange,
+                                  Cost)):
                 live.update(summary_table(progress, title))
             elif isinstance(event, LogLine) and event.level == "error":
                 console.print(f"[red]{event.text}[/]")

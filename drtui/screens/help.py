@@ -15,7 +15,8 @@ WORKFLOW = (
     "each edit part of it; problems show beside the field they concern (✗) and on the step "
     "bar. Review shows the files that will be written and how they differ from the files "
     "already on disk. Nothing is saved or written while the session has problems. The files "
-    "are exactly what `drtui generate SESSION -o DIR` writes."
+    "are exactly what `drtui generate SESSION -o DIR` writes. f5 on the review trains the "
+    "saved session and opens the monitor; f6 lists the workspace's runs."
 )
 
 

@@ -40,6 +40,8 @@ class HomeScreen(Screen):
                 tooltip="Open the highlighted session in the wizard."),
         Binding("ctrl+r", "import", "Import", id="home-import",
                 tooltip="Build a session from a deepracer-for-cloud folder."),
+        Binding("f6", "app.runs", "Runs", id="home-runs",
+                tooltip="The workspace's training runs: open, resume or stop one."),
     ]
 
     def compose(self) -> ComposeResult:

@@ -23,13 +23,18 @@ class ReviewStep(WizardStep):
     INDEX = len(STEPS) - 1
     AUTO_FOCUS = "#save"
     EXPLANATION = ("The files training reads, exactly as `drtui generate` writes them: + new, ~ "
-                   "changed, = unchanged on disk (f4: diff). ctrl+s saves, ctrl+g writes.")
+                   "changed, = unchanged on disk. f4 diff, ctrl+s save, ctrl+g write, f5 train.")
     HELP = ("These are the files training reads, exactly as `drtui generate` writes them. "
             "ctrl+s saves the session file; ctrl+g writes the files (+ new, ~ changed, = "
-            "unchanged on disk; f4 shows the diff).")
+            "unchanged on disk; f4 shows the diff). f5 trains the saved session on its backend "
+            "and opens the monitor; with unsaved changes it asks you to save first, so a run "
+            "always trains exactly the file on disk.")
     BINDINGS = [
         Binding("f4", "toggle_diff", "Diff", id="review-diff",
                 tooltip="Show each file, or its diff against the output folder."),
+        Binding("f5", "app.train", "Train", id="review-train",
+                tooltip="Train the saved session on its backend and watch it in the monitor "
+                        "(refused with problems or unsaved changes)."),
     ]
 
     def compose_body(self) -> ComposeResult:

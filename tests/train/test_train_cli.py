@@ -1,0 +1,152 @@
+"""`drtui evaluate` and `drtui export` on one tiny trained run (two iterations, trained once
+for the module): DeepRacer evaluation metrics and a picture in the run, ONNX checked against
+torch, and clear refusals (exit 2) for an unknown run, bad --laps and a run not trained yet.
+
+Tiny settings as in test_trainer_process: reinvent_base, 4 cars, a 48x36 camera, no teacher."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from drtui.cli import main  # noqa: E402
+from drtui.files import render  # noqa: E402
+from drtui.runstore import store  # noqa: E402
+from drtui.session.starter import starter  # noqa: E402
+
+FAST = {"DRTUI_CARS": "4", "DRTUI_CAMERA_SIZE": "48x36", "DRTUI_TEACHER": "off",
+        "DRTUI_THREADS": "1"}
+
+
+def tiny_run(workspace: Path, name: str = "cli-test", iterations: int = 2) -> store.Run:
+    s = starter(name)
+    s.track.world = "reinvent_base"
+    s.car.sensors = ["FRONT_FACING_CAMERA", "LIDAR"]
+    s.training.seed = 3
+    s.training.min_eval_trials = 2
+    s.evaluation.max_resets = 2
+    h = s.hyperparameters
+    h.num_episodes_between_training, h.num_epochs, h.term_cond_max_episodes = 4, 2, iterations
+    return store.create(workspace, s, render.render(s), provider="local", runner="embedded")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A workspace with one run trained for two iterations, in this process."""
+    from drtui.train.trainer import Trainer
+
+    workspace = tmp_path_factory.mktemp("ws")
+    run = tiny_run(workspace)
+    out = io.StringIO()
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    threads = torch.get_num_threads()
+    try:
+        code = Trainer(run.path, out=out, env={**os.environ, **FAST}).run()
+    finally:
+        signal.signal(signal.SIGINT, handlers[0])
+        signal.signal(signal.SIGTERM, handlers[1])
+        torch.set_num_threads(threads)
+    assert code == 0, out.getvalue()[-2000:]
+    return workspace, store.load(run.path)
+
+
+def cli(capsys, workspace: Path, *args) -> tuple[int, str, str]:
+    code = main(["--workspace", str(workspace), *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_evaluate_json_writes_deepracer_metrics_and_a_picture(trained, capsys):
+    workspace, run = trained
+    code, out, err = cli(capsys, workspace, "evaluate", run.id[:8], "--laps", 2, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["run"] == run.id and data["laps"] == 2 and len(data["trials"]) == 2
+    assert data["checkpoint"].endswith(".ckpt")
+    metrics = Path(data["metrics"])
+    assert metrics.parent == run.path / "metrics" / "evaluation"
+    recorded = json.loads(metrics.read_text())["metrics"]
+    assert [m["trial"] for m in recorded] == [1, 2]
+    assert [m["completion_percentage"] for m in recorded] == \
+        [int(t["progress"]) for t in data["trials"]]
+    assert data["mean_progress"] == pytest.approx(
+        sum(t["progress"] for t in data["trials"]) / 2, abs=0.01)
+    assert Path(data["picture"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_evaluate_summary_and_last_checkpoint(trained, capsys):
+    workspace, run = trained
+    code, out, err = cli(capsys, workspace, "evaluate", run.id, "--laps", 1,
+                         "--checkpoint", "last")
+    assert code == 0, err
+    assert f"evaluation of {run.id}" in out and ", last)" in out
+    assert "laps completed" in out and "/1" in out
+    last = json.loads((run.path / "checkpoints" / "deepracer_checkpoints.json").read_text())
+    assert last["last_checkpoint"]["name"] in out
+
+
+def test_export_onnx_matches_torch(trained, capsys, tmp_path):
+    workspace, run = trained
+    out_dir = tmp_path / "model"
+    code, out, err = cli(capsys, workspace, "export", run.id, "-o", out_dir, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert Path(data["onnx"]) == out_dir / "model.onnx"
+    assert (out_dir / "model.onnx").stat().st_size > 1000
+    assert data["verified_with"] == "onnxruntime"
+    assert data["max_abs_diff"] is not None and data["max_abs_diff"] <= 1e-4
+    assert (out_dir / "model_metadata.json").read_text() == \
+        (run.path / "files" / "custom_files" / "model_metadata.json").read_text()
+    import numpy as np
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(out_dir / "model.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    feeds = {i.name: np.zeros([2 if d == "batch" else d for d in i.shape], dtype=np.float32)
+             for i in session.get_inputs()}
+    probs = session.run(None, feeds)[0]
+    assert probs.shape == (2, 10) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_export_summary_from_a_real_process(trained, tmp_path):
+    """The installed command end to end: its own process, the rich summary."""
+    workspace, run = trained
+    proc = subprocess.run([sys.executable, "-m", "drtui", "--workspace", str(workspace), "export",
+                           run.id, "-o", str(tmp_path / "m"), "--checkpoint", "last"],
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    assert f"exported {run.id}" in proc.stdout
+    assert "✓ checked with onnxruntime: max abs diff vs torch" in proc.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("evaluate", "no-such-run"), "run: no run matching 'no-such-run'"),
+    (("export", "no-such-run", "-o", "x"), "run: no run matching 'no-such-run'"),
+    (("evaluate", "{run}", "--laps", "0"), "--laps: must be at least 1 (got 0)"),
+    (("evaluate", "{run}", "--laps", "-3", "--json"), "must be at least 1 (got -3)"),
+])
+def test_bad_input_is_refused_with_exit_2(trained, capsys, args, message):
+    workspace, run = trained
+    code, out, err = cli(capsys, workspace, *(a.format(run=run.id) for a in args))
+    assert code == 2
+    assert message in (err + out)
+    assert "Traceback" not in err + out
+
+
+def test_a_run_without_a_checkpoint_is_refused(tmp_path, capsys):
+    run = tiny_run(tmp_path, name="untrained")
+    for args in (("evaluate", run.id), ("export", run.id, "-o", tmp_path / "x")):
+        code, out, err = cli(capsys, tmp_path, *args)
+        assert code == 2
+        assert f"--checkpoint: no checkpoint yet in {run.id} (status created)" in err
+    assert not (tmp_path / "x").exists()
+    assert not (run.path / "metrics" / "evaluation").exists()
