@@ -21,6 +21,12 @@ LISTS = ("tracks", "sensors", "networks", "algorithms", "rewards", "backends")
 # returns the new subparser. They must import nothing heavy at module level (`drtui --help`
 # stays fast); a command's own work imports what it needs when it runs.
 EXTENSIONS: tuple[str, ...] = (
+    "drtui.train.cli",
+    "drtui.train.research_cli",
+    "drtui.backends.cli",
+    "drtui.backends.droa_cli",
+    "drtui.analysis.cli",
+    "drtui.tune.cli",
 )
 
 
@@ -243,6 +249,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from drtui.runstore import launch, store
 
+    if args.max_cost is not None and not args.max_cost > 0:
+        from drtui.errors import InvalidInput
+        from drtui.session.validate import Problem
+
+        raise InvalidInput([Problem("--max-cost", "must be a number of dollars above 0")])
     workspace = _workspace(args)
     if args.resume:
         run = store.find(workspace, args.resume)
@@ -256,11 +267,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         _console(stderr=True).print("[red]give a SESSION file, or --resume RUN[/]")
         return 2
     return asyncio.run(_run_and_follow(run, start=True, resume=bool(args.resume),
-                                       as_json=args.json, detach=args.detach))
+                                       as_json=args.json, detach=args.detach,
+                                       max_cost=args.max_cost))
 
 
 async def _run_and_follow(run, *, start: bool, resume: bool = False, as_json: bool = False,
-                          detach: bool = False) -> int:
+                          detach: bool = False, max_cost: float | None = None) -> int:
     import asyncio
     import signal
 
@@ -269,7 +281,21 @@ async def _run_and_follow(run, *, start: bool, resume: bool = False, as_json: bo
     from drtui.session import store as sessions
 
     host = await launch.start(run, resume=resume) if start else None
+    if run.state.get("setup_note") and start:
+        _console(stderr=True).print(f"note: {run.state['setup_note']}", markup=False)
+    if max_cost is not None and not max_cost > 0:
+        from drtui.errors import InvalidInput
+        from drtui.session.validate import Problem
+
+        raise InvalidInput([Problem("--max-cost", "must be a number of dollars above 0")])
+    if max_cost is not None and (detach or not launch.backend_for(
+            run.state["provider"], run.state["runner"])[0].hourly_cost(run) > 0):
+        _console(stderr=True).print("note: --max-cost is not watched: "
+                                    + ("drtui does not follow a detached run" if detach else
+                                       "this provider has no hourly cost set"), markup=False)
     if detach:
+        if host is not None:
+            await host.close()
         _console().print(f"started [bold]{run.id}[/] in the background "
                          f"(`drtui runs attach {run.id}`, `drtui runs stop {run.id}`)")
         return 0
@@ -283,11 +309,22 @@ async def _run_and_follow(run, *, start: bool, resume: bool = False, as_json: bo
     def on_interrupt() -> None:  # Ctrl-C: the trainer checkpoints and exits; we keep reading
         if not stopping:
             _console(stderr=True).print("stopping: the trainer saves a final checkpoint...")
-            stopping.append(loop.create_task(launch.stop(run)))
+            stopping.append(loop.create_task(launch.stop(run, finish=False)))
+
+    async def watch_cost(stream):  # --max-cost: stop the run once it has cost that much
+        from drtui.events import Cost
+
+        async for event in stream:
+            if (max_cost is not None and isinstance(event, Cost) and event.dollars >= max_cost
+                    and not stopping):
+                _console(stderr=True).print(f"${event.dollars:.4g} reached --max-cost "
+                                            f"${max_cost:.4g}: stopping", markup=False)
+                stopping.append(loop.create_task(launch.stop(run, finish=False)))
+            yield event
 
     loop.add_signal_handler(signal.SIGINT, on_interrupt)
     try:
-        stream = launch.events(run, host, emit_steps=False)
+        stream = watch_cost(launch.events(run, host, emit_steps=False))
         await print_events(stream, progress=progress, title=f"drtui run {run.id}",
                            as_json=as_json)
         if stopping:
@@ -327,7 +364,8 @@ def cmd_runs_attach(args: argparse.Namespace) -> int:
     from drtui.runstore import store
 
     run = store.find(_workspace(args), args.run)
-    return asyncio.run(_run_and_follow(run, start=False, as_json=args.json))
+    return asyncio.run(_run_and_follow(run, start=False, as_json=args.json,
+                                       max_cost=args.max_cost))
 
 
 def cmd_runs_stop(args: argparse.Namespace) -> int:
@@ -465,6 +503,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--resume", metavar="RUN", help="continue a run from its last checkpoint")
     sp.add_argument("--json", action="store_true", help="print events as JSON lines")
     sp.add_argument("--detach", action="store_true", help="start it and return")
+    sp.add_argument("--max-cost", type=float, metavar="DOLLARS",
+                    help="stop the run (final checkpoint kept) once its machine has cost "
+                         "this much (providers with an hourly cost)")
 
     runs = command("runs", lambda a: (runs.print_help(), 2)[1], "list, attach, stop, clean runs")
     rsub2 = runs.add_subparsers(dest="runs_command", metavar="COMMAND")
@@ -474,6 +515,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = rsub2.add_parser("attach", help="follow a run (after a restart, or from elsewhere)")
     sp.add_argument("run", help="run id, id prefix or folder")
     sp.add_argument("--json", action="store_true")
+    sp.add_argument("--max-cost", type=float, metavar="DOLLARS",
+                    help="stop the run once its machine has cost this much")
     sp.set_defaults(func=cmd_runs_attach)
     sp = rsub2.add_parser("stop", help="stop a run: final checkpoint, then end")
     sp.add_argument("run")
@@ -482,6 +525,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = rsub2.add_parser("clean", help="delete finished runs (or the runs named)")
     sp.add_argument("runs", nargs="*")
     sp.set_defaults(func=cmd_runs_clean)
+    from drtui.backends.cli import add_sweep
+
+    add_sweep(rsub2)
 
     sp = command("serve-ssh", cmd_serve_ssh,
                  "serve the TUI over SSH: one drtui per connection (public keys only)")

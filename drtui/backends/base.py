@@ -5,6 +5,19 @@ takes it back. A Host runs commands and streams their output lines, moves files,
 file from a byte offset, which is how a run is followed and, after a restart or a dropped
 connection, picked up again with no line lost or repeated. A Runner launches training on a
 Host, detached so the run outlives drtui, yields its log lines, and stops it.
+
+The lifecycle (drtui/runstore/launch.py drives it; the CLI and the TUI only call launch):
+
+    provider.acquire(run)            a host, creating a machine if the provider does that
+    runner.launch(run, host)         start training, detached; record pids/paths in run.state
+    runner.alive / runner.log_path   followed by byte offset until the process ends
+    runner.stop(run, host)           on request: save the model first, then end training
+    runner.collect(run, host)        bring logs, checkpoints, metrics, tb into the run folder
+    provider.release(run)            give the machine back (a cloud instance is terminated)
+
+attach, stop and "is it alive" call provider.acquire(run, create=False), which never creates
+a machine: it raises HostGone (or a subclass) when the run's machine no longer exists. A launch that fails
+releases what acquire created, so release must be safe to call after a partial acquire.
 """
 
 from __future__ import annotations
@@ -14,7 +27,16 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from drtui.errors import DrtuiError
 from drtui.runstore.store import Run
+
+
+class HostGone(DrtuiError):
+    """The run's machine no longer exists (terminated or released): nothing to follow."""
+
+
+class HostUnreachable(DrtuiError):
+    """The host cannot be reached just now; training on it may well go on (retry later)."""
 
 
 @dataclass(frozen=True)
@@ -67,22 +89,42 @@ class Host(abc.ABC):
     @abc.abstractmethod
     async def get(self, remote: str, local: Path) -> None: ...
 
+    async def list_files(self, directory: str) -> list[str]:
+        """Paths of the regular files under a directory, relative to it (none if missing)."""
+        result = await self.run(["find", directory, "-type", "f"], timeout=120)
+        prefix = directory.rstrip("/") + "/"
+        return sorted(line[len(prefix):] for line in result.stdout.splitlines()
+                      if line.startswith(prefix))
+
     async def close(self) -> None:
         return None
 
 
 class Provider(abc.ABC):
+    """Where a run trains. Record in run.state what finds the machine again (instance id,
+    address) so another drtui process can attach to it. A provider whose hosts run the
+    embedded trainer remotely (RemoteEmbeddedRunner) also records `workdir` (a folder on
+    the host for drtui's runs; `~/` is the remote home) and may record `python` (the
+    interpreter with drtui, default python3) and `pip_install` (a pip requirement to install
+    into <workdir>/venv when the host has no drtui; empty: never install)."""
+
     name: str
 
     @abc.abstractmethod
-    async def acquire(self, run: Run) -> Host:
-        """A host for this run: reuse the one recorded in run.state, or create one."""
+    async def acquire(self, run: Run, *, create: bool = True) -> Host:
+        """A host for this run: reuse the one recorded in run.state, or create one.
+        create=False (attach, stop, is-alive): never create a machine; raise HostGone if the
+        run's machine no longer exists."""
 
     async def release(self, run: Run) -> None:
-        """Give the host back (terminate a cloud instance); nothing for local and ssh."""
+        """Give the host back (terminate a cloud instance); nothing for local and ssh.
+        Called once a run has ended and its files were collected, and after a failed
+        launch; it must be safe to call again or when acquire created nothing."""
         return None
 
     def hourly_cost(self, run: Run) -> float:
+        """Dollars per hour while the run holds its machine (0: free or unknown). Followers
+        emit Cost events from it, counted from run.state["started"]."""
         return 0.0
 
 
@@ -90,13 +132,45 @@ class Runner(abc.ABC):
     name: str
 
     @abc.abstractmethod
-    async def launch(self, run: Run, host: Host) -> None:
-        """Start training on the host, detached; record what is needed to follow it."""
+    async def launch(self, run: Run, host: Host, *, resume: bool = False) -> None:
+        """Start training on the host, detached; record what is needed to follow it.
+        resume: continue from the run's last checkpoint."""
 
-    @abc.abstractmethod
-    def follow(self, run: Run, host: Host, *, poll: float = 0.25) -> AsyncIterator[str]:
+    async def alive(self, run: Run, host: Host) -> bool:
+        """Whether the training process still runs on the host."""
+        raise NotImplementedError
+
+    def log_path(self, run: Run) -> str:
+        """Where the training log is on the host (followed by byte offset)."""
+        return str(run.log_path)
+
+    def log_parser(self, run: Run, *, emit_steps: bool = True):
+        """A fresh parser for this runner's log (drtui.logs.parser.LogParser; DRfC's merged
+        container log needs one per container)."""
+        from drtui.logs.parser import LogParser
+
+        return LogParser(source=run.state.get("runner", ""), emit_steps=emit_steps)
+
+    async def collect(self, run: Run, host: Host) -> None:
+        """Bring the run's files (log, checkpoints, metrics, tb, final status) from the host
+        into the local run folder. Nothing to do when training wrote there directly."""
+        return None
+
+    async def follow(self, run: Run, host: Host, *, poll: float = 0.25) -> AsyncIterator[str]:
         """The run's log lines from where the run store last read, until it ends."""
+        import asyncio
+
+        offset = int(run.state.get("log_offset", 0))
+        while True:
+            chunk = await host.read_from(self.log_path(run), offset)
+            for line in chunk.lines:
+                yield line
+            offset = chunk.offset
+            if not chunk.lines:
+                if not await self.alive(run, host):
+                    return
+                await asyncio.sleep(poll)
 
     @abc.abstractmethod
-    async def stop(self, run: Run, host: Host) -> None:
-        """Stop cleanly: save the model first, then end training."""
+    async def stop(self, run: Run, host: Host, *, grace: float = 30.0) -> None:
+        """Stop cleanly: save the model first, then end training (forcibly after grace s)."""

@@ -7,7 +7,6 @@ import asyncio
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
 
 from drtui.backends.base import Host, Runner
 from drtui.runstore.store import Run
@@ -32,18 +31,6 @@ class EmbeddedRunner(Runner):
     async def alive(self, run: Run, host: Host) -> bool:
         pid = run.state.get("pid")
         return bool(pid) and await host.is_running(int(pid))
-
-    async def follow(self, run: Run, host: Host, *, poll: float = 0.25) -> AsyncIterator[str]:
-        offset = int(run.state.get("log_offset", 0))
-        while True:
-            chunk = await host.read_from(str(run.log_path), offset)
-            for line in chunk.lines:
-                yield line
-            offset = chunk.offset
-            if not chunk.lines:
-                if not await self.alive(run, host):
-                    return
-                await asyncio.sleep(poll)
 
     async def stop(self, run: Run, host: Host, *, grace: float = 30.0) -> None:
         """SIGINT asks the trainer to finish the step, checkpoint and exit; SIGKILL after

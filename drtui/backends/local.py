@@ -117,5 +117,5 @@ _BACKGROUND: set[asyncio.Task] = set()
 class LocalProvider(Provider):
     name = "local"
 
-    async def acquire(self, run: Run) -> Host:
+    async def acquire(self, run: Run, *, create: bool = True) -> Host:
         return LocalHost()

@@ -12,10 +12,18 @@ from importlib import import_module
 
 PROVIDERS: dict[str, str] = {
     "local": "drtui.backends.local:LocalProvider",
+    "ssh": "drtui.backends.ssh_provider:SshProvider",
+    "aws-ec2": "drtui.backends.aws_ec2:AwsEc2Provider",
+    "deepracer-on-aws": "drtui.backends.droa:DroaProvider",
+    "nvidia-brev": "drtui.backends.brev:BrevProvider",
+    "thunder-compute": "drtui.backends.thunder:ThunderProvider",
 }
 
 RUNNERS: dict[tuple[str, str], str] = {
     ("local", "embedded"): "drtui.backends.embedded:EmbeddedRunner",
+    ("*", "embedded"): "drtui.backends.remote_embedded:RemoteEmbeddedRunner",
+    ("deepracer-on-aws", "deepracer-on-aws"): "drtui.backends.droa:DroaRunner",
+    ("*", "drfc"): "drtui.backends.drfc:DrfcRunner",
 }
 
 

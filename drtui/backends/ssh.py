@@ -1,9 +1,12 @@
 """Any machine reachable over SSH as a Host (asyncssh, imported only here).
 
 - The host key is checked against known_hosts; an unknown host is refused unless the user
-  said to trust it (`accept_new`), and then its key is added to known_hosts.
+  said to trust it (`accept_new`), and then its key is added to known_hosts. A host whose
+  key differs from the recorded one is always refused (OpenSSH's `accept-new`).
 - One connection per host object, never shared between runs; a dropped connection is
-  reopened with exponential backoff by `ensure()` before the next operation.
+  reopened with exponential backoff by `ensure()` before the next operation, and an
+  operation cut by a drop is tried once more (never a detached start: it may have run).
+  When the host stays unreachable, SshUnreachable (a HostUnreachable) says so.
 - Detached commands run under `setsid nohup` with output appended to a log file on the host,
   so training survives drtui and the connection; the log is read back by byte offset over
   SFTP, which is how a reconnect resumes with no line lost or repeated.
@@ -17,12 +20,16 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from drtui.backends.base import Chunk, CommandResult, Host
+from drtui.backends.base import Chunk, CommandResult, Host, HostUnreachable
 from drtui.errors import DrtuiError
 
 
 class SshError(DrtuiError):
     pass
+
+
+class SshUnreachable(SshError, HostUnreachable):
+    """The connection failed or dropped and could not be reopened (yet)."""
 
 
 @dataclass(frozen=True)
@@ -58,21 +65,40 @@ class SshHost(Host):
                              connect_timeout=self.connect_timeout)
         if t.identity_file:
             options["client_keys"] = [str(Path(t.identity_file).expanduser())]
-        if t.accept_new:
-            options["known_hosts"] = None  # checked below against the file, then recorded
+        trust_new = t.accept_new and not self._known_entry(known)
+        if trust_new:
+            options["known_hosts"] = None  # no entry for this host: accepted, then recorded
         else:
             options["known_hosts"] = str(known) if known.exists() else ()
         try:
             conn = await asyncssh.connect(**options)
         except asyncssh.HostKeyNotVerifiable as exc:
+            if self._known_entry(known):
+                raise SshError(f"{t.host}: the host key differs from the one recorded in "
+                               f"{known}: refused (if the host was really reinstalled, "
+                               "remove its line there)") from exc
             raise SshError(f"{t.host}: host key not in {known}; connect once with "
                            "`accept new host key` to trust it") from exc
         except asyncssh.PermissionDenied as exc:
             raise SshError(f"{t.host}: permission denied for user {t.user or '(default)'}: "
                            "check the key or your ssh agent") from exc
-        if t.accept_new:
+        if trust_new:
             self._record_host_key(conn, known)
         return conn
+
+    def _known_entry(self, known: Path) -> bool:
+        """Whether known_hosts holds any key for this host (and port)."""
+        import asyncssh
+
+        if not known.exists():
+            return False
+        try:
+            entries = asyncssh.read_known_hosts(str(known))
+        except (OSError, ValueError):
+            return True  # unreadable: never treat the host as new
+        port = self.target.port if self.target.port != 22 else None
+        keys, ca_keys, *_ = entries.match(self.target.host, "", port)
+        return bool(keys or ca_keys)
 
     def _record_host_key(self, conn, known: Path) -> None:
         key = conn.get_server_host_key()
@@ -103,7 +129,8 @@ class SshHost(Host):
                 last = exc
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
-        raise SshError(f"{self.target.host}: cannot connect after {self.retries} tries: {last}")
+        raise SshUnreachable(f"{self.target.host}: cannot connect after {self.retries} tries: "
+                             f"{last}")
 
     async def _sftp_client(self):
         conn = await self.ensure()
@@ -125,11 +152,14 @@ class SshHost(Host):
             conn = await self.ensure()
             try:
                 return await op(conn)
-            except (asyncssh.ConnectionLost, asyncssh.DisconnectError, BrokenPipeError,
-                    ConnectionResetError):
+            except (asyncssh.ConnectionLost, asyncssh.DisconnectError, asyncssh.ChannelOpenError,
+                    OSError) as exc:
+                if isinstance(exc, TimeoutError):
+                    raise  # the command was slow, the connection is fine
                 self._conn, self._sftp = None, None
                 if attempt == 2:
-                    raise
+                    raise SshUnreachable(f"{self.target.host}: connection lost: "
+                                         f"{exc}") from exc
 
     # -- Host ------------------------------------------------------------------------------
     async def run(self, argv: Sequence[str], *, cwd: str | None = None,
@@ -201,9 +231,12 @@ class SshHost(Host):
         await sftp.put(str(local), remote)
 
     async def get(self, remote: str, local: Path) -> None:
-        sftp = await self._sftp_client()
         Path(local).parent.mkdir(parents=True, exist_ok=True)
-        await sftp.get(remote, str(local))
+
+        async def op(conn):
+            sftp = await self._sftp_client()
+            await sftp.get(remote, str(local))
+        await self._retrying(op)
 
     @staticmethod
     def _command(argv: Sequence[str], cwd: str | None, env: dict[str, str] | None) -> str:

@@ -29,13 +29,14 @@ async def _replay(host: Host, path: str, upto: int, parser: LogParser) -> None:
 
 async def follow(run: Run, host: Host, *, alive, poll: float = 0.25,
                  log_path: str | None = None, record: bool = True,
-                 emit_steps: bool = True) -> AsyncIterator[Event]:
+                 emit_steps: bool = True, parser=None) -> AsyncIterator[Event]:
     """Events of a run from its saved offset until `alive()` is false and the log is drained.
 
     alive: an async callable telling whether the training process still runs.
+    parser: a fresh parser for the runner's log (Runner.log_parser); a LogParser by default.
     """
     path = log_path or str(run.log_path)
-    parser = LogParser(source=run.state.get("runner", ""), emit_steps=emit_steps)
+    parser = parser or LogParser(source=run.state.get("runner", ""), emit_steps=emit_steps)
     offset = int(run.state.get("log_offset", 0))
     if offset:
         await _replay(host, path, offset, parser)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, RadioButton, RadioSet, Static
@@ -50,6 +50,9 @@ class BackendStep(WizardStep):
                     for name in backend.PROVIDERS:
                         yield Radio(name, value=provider == name, name=name)
                 yield Static("", id="provider-note", classes="note", markup=False)
+                estimate = Static("", id="cost-estimate", classes="note", markup=False)
+                estimate.display = False  # aws-ec2 only: no line, and no AWS call, otherwise
+                yield estimate
                 yield FieldProblem("backend.provider")
                 yield Label("Runner: the training stack", classes="section-title")
                 with RadioSet(id="runner", classes="horizontal"):
@@ -96,6 +99,49 @@ class BackendStep(WizardStep):
         self.edit("backend.runner", event.pressed.name)
         self._show()
 
+    def draft_changed(self, path: str) -> None:
+        if path.startswith("backend.aws_ec2.") or path == "training.time_limit_minutes":
+            self._estimate()
+
+    def _estimate(self) -> None:
+        """Money before launch: $/h and the total for the time limit, priced off the UI
+        thread (a spot price is an AWS call)."""
+        line = self.query_one("#cost-estimate", Static)
+        line.display = self.draft.get("backend.provider") == "aws-ec2"
+        if not line.display:
+            return
+        session = self.draft.session()
+        if session is None:
+            line.update("no estimate: fix the settings marked first")
+            return
+        line.update("… estimating the cost")
+        self._price(session, self._price_key())
+
+    @work(thread=True, exclusive=True, group="cost-estimate", exit_on_error=False,
+          description="Pricing the EC2 instance.")
+    def _price(self, session, key: str) -> None:
+        from drtui.backends.aws_ec2 import estimate
+
+        cfg = session.backend.aws_ec2
+        try:
+            per_hour, total, source = estimate(session)
+            text = (f"≈ ${per_hour:.4f}/h for {cfg.instance_type}"
+                    f"{' spot' if cfg.spot else ''}, ${total:.2f} for the "
+                    f"{session.training.time_limit_minutes} min time limit ({source})")
+        except Exception as exc:  # noqa: BLE001 - any failure is shown, never raised
+            text = f"no estimate: {exc}"
+        self.app.call_from_thread(self._show_price, text, key)
+
+    def _price_key(self) -> str:
+        """What the price depends on: a result for other settings is stale."""
+        return repr((self.draft.get("backend.provider"), self.draft.get("backend.aws_ec2"),
+                     self.draft.get("training.time_limit_minutes")))
+
+    def _show_price(self, text: str, key: str) -> None:
+        if key != self._price_key():
+            return  # a newer edit is being priced, or the provider changed
+        self.query_one("#cost-estimate", Static).update(text)
+
     def _show(self) -> None:
         from drtui.session.backend import ALLOWED_RUNNERS, PROVIDERS, RUNNERS
 
@@ -114,3 +160,4 @@ class BackendStep(WizardStep):
         self.query_one("#local-note", Static).update(
             "Local: nothing to set up. The embedded trainer uses this machine's CPU or GPU."
             if provider == "local" and runner == "embedded" else "")
+        self._estimate()

@@ -58,6 +58,28 @@ class SshSettings(Section):
     identity_file: Text = ""  # a path to a key, never the key itself
     known_hosts: Text = "~/.ssh/known_hosts"
     workdir: Text = "~/drtui"
+    # trust a host whose key is not yet in known_hosts (and record it); a changed key is
+    # always refused
+    accept_new_host_key: bool = False
+    python: Text = "python3"  # the interpreter on the host that has drtui
+    pip_install: Text = ""  # a pip requirement installed into <workdir>/venv if drtui is missing
+    hourly_cost: float = Field(default=0.0, ge=0)  # what the machine costs you, for --max-cost
+
+
+def _ssh_cidr(value: str) -> str:
+    """SSH is opened to one address or a small network, never to the internet."""
+    if not value:
+        return value
+    import ipaddress
+
+    try:
+        net = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an address block like 203.0.113.7/32") from None
+    if net.prefixlen < (16 if net.version == 4 else 48):
+        raise ValueError(f"{value} opens SSH to {net.num_addresses:,} addresses; use your own "
+                         "address /32 (or leave it empty to detect it)")
+    return str(net)
 
 
 class AwsEc2Settings(Section):
@@ -67,24 +89,65 @@ class AwsEc2Settings(Section):
     spot: bool = True
     max_price_per_hour: float | None = Field(default=None, gt=0)
     ami: Text = ""  # empty: the newest Deep Learning AMI found at launch
-    allowed_cidr: Text = ""  # empty: the caller's public address /32 at launch
+    allowed_cidr: Annotated[Text, AfterValidator(_ssh_cidr)] = ""  # empty: your address /32
     volume_gb: int = Field(default=60, ge=20, le=2000)
+    instance_profile: Text = ""  # an IAM instance profile name: AWS access without keys
+
+
+def _matching(pattern: str, rule: str):
+    """A validator that names the rule a value broke, not the regular expression."""
+    import re
+
+    def check(value: str) -> str:
+        if not re.fullmatch(pattern, value):
+            raise ValueError(f"{rule}; got {value!r}")
+        return value
+    return AfterValidator(check)
+
+
+# brev's own rules: names as its ValidateNodeName, types as `brev search` lists them
+BrevName = Annotated[Text, _matching(r"|[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}", (
+    "empty (drtui-<run id>) or up to 63 letters, digits, '.', '_' or '-', starting with "
+    "a letter or digit"))]
+BrevTypes = Annotated[Text, _matching(r"[A-Za-z0-9._:-]+(,[A-Za-z0-9._:-]+)*", (
+    "an instance type from `brev search` (e.g. g5.xlarge), or several separated by commas "
+    "to try in order"))]
+Word = Annotated[Text, _matching(r"[A-Za-z0-9._-]+", "letters, digits, '.', '_' or '-' only")]
+
 
 class BrevSettings(Section):
-    instance_type: Text = "g5.xlarge"
-    workspace_name: Text = ""
+    instance_type: BrevTypes = "g5.xlarge"
+    workspace_name: BrevName = ""
+    ready_timeout_minutes: int = Field(default=20, ge=1, le=180)
+    # for the embedded runner on the instance (as in SshSettings)
+    workdir: Text = "~/drtui"
+    python: Text = "python3"
+    pip_install: Text = ""  # a pip requirement for drtui, installed into <workdir>/venv
 
 
 class ThunderSettings(Section):
-    gpu: Text = "t4"
+    gpu: Word = "a6000"  # as Thunder names it: a6000, a100, h100 (see `tnr create --help`)
     num_gpus: int = Field(default=1, ge=1, le=8)
     mode: Literal["prototyping", "production"] = "prototyping"
+    vcpus: int = Field(default=4, ge=1, le=128)  # above 4 billed per vCPU-hour
+    template: Word = "base"
+    disk_gb: int = Field(default=100, ge=10, le=2000)  # above 100 GB billed per GB-hour
+    ready_timeout_minutes: int = Field(default=20, ge=1, le=180)
+    workdir: Text = "~/drtui"
+    python: Text = "python3"
+    pip_install: Text = ""
 
 
 class DeepRacerOnAwsSettings(Section):
+    """A DeepRacer on AWS deployment: its API (apiEndpointUrl in the site's env.js), the
+    region, the AWS profile holding credentials for it, and its upload bucket
+    (uploadBucketName) for model imports."""
+
     api_url: Text = ""
     region: EnvStr = "us-east-1"
     profile: EnvStr = "default"
+    upload_bucket: Text = ""
+    poll_seconds: float = Field(default=15.0, gt=0, le=600)  # status and metrics
 
 class DrfcSettings(Section):
     """system.env settings of a deepracer-for-cloud install."""
@@ -99,6 +162,7 @@ class DrfcSettings(Section):
     simapp_version: EnvStr = "6.0.4-cpu"
     docker_style: Literal["swarm", "compose"] = "compose"
     run_id: int = Field(default=0, ge=0, le=99)
+    path: Text = "~/deepracer-for-cloud"  # the DRfC install on the training host
 
 
 class Backend(Section):

@@ -1,0 +1,1 @@
+"""The DRfC log collector script drtui uploads to a DRfC host."""

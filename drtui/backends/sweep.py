@@ -1,0 +1,160 @@
+"""The orphan sweep: find cloud machines drtui started that no active run still owns (drtui
+or the laptop died, a run folder was deleted), so nobody pays for a forgotten GPU.
+
+Contract for providers (drtui.backends.registry.PROVIDERS): a provider class MAY implement
+
+    async def sweep(self, workspace: Path) -> list[Orphan]   (or dicts with Orphan's keys)
+        Every machine this provider manages for drtui (found by the provider's own tag or
+        label, e.g. EC2 tag drtui:managed=true with drtui:run=<run id>) that is still alive
+        (running, starting, stopping or stopped-but-billing) and NOT owned by an active run of
+        the workspace: use `owned(run, key, machine_id)` with `workspace_runs(workspace)`.
+        Raise `Skipped(why)` when the provider is not set up on this machine (no credentials,
+        CLI not installed): the sweep reports it and goes on. Other exceptions are reported
+        as failures of that provider's sweep.
+
+    async def terminate(self, orphan: Orphan, workspace: Path | None = None) -> None
+        End the machine and what was made with it (firewall, keys), and mark the run, if its
+        folder still exists, as released. Raise a DrtuiError naming anything left behind.
+
+The provider is built with no arguments (`cls()`); heavy imports stay inside the methods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from drtui.runstore.store import ACTIVE, Run
+
+
+class Skipped(Exception):
+    """This provider is not set up here; the message says why."""
+
+
+@dataclass(frozen=True)
+class Orphan:
+    provider: str
+    id: str  # the provider's machine id (EC2 instance id, Brev workspace name, ...)
+    where: str  # region or zone
+    state: str  # the provider's own word: running, pending, stopped, ...
+    launched: str  # ISO 8601, "" if unknown
+    run_id: str  # from the machine's tag; "" if it has none
+    per_hour: float | None  # dollars, None if unknown
+
+    @property
+    def running(self) -> bool:
+        """Still billing for compute (a stopped machine bills for its disk only)."""
+        return self.state.lower() not in ("stopped", "terminated", "deleted")
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "running": self.running}
+
+
+def as_orphan(provider: str, found: Orphan | dict) -> Orphan:
+    """An Orphan from a provider's record; a plain dict (keys as Orphan's, `run` accepted
+    for run_id) is accepted too."""
+    if isinstance(found, Orphan):
+        return found
+    per_hour = found.get("per_hour")
+    return Orphan(provider=str(found.get("provider") or provider), id=str(found["id"]),
+                  where=str(found.get("where") or ""), state=str(found.get("state") or "?"),
+                  launched=str(found.get("launched") or ""),
+                  run_id=str(found.get("run_id") or found.get("run") or ""),
+                  per_hour=None if per_hour is None else float(per_hour))
+
+
+@dataclass
+class SweepResult:
+    orphans: list[Orphan]
+    skipped: dict[str, str]  # provider -> why it was not swept
+    failed: dict[str, str]  # provider -> error
+
+
+def workspace_runs(workspace: Path) -> list[Run]:
+    from drtui.runstore import store
+
+    return store.list_runs(Path(workspace))
+
+
+def owned(run: Run | None, key: str, machine_id: str, *, section: str | None = None) -> bool:
+    """Whether an active run records this machine as its own (run.state[section][key])."""
+    if run is None or run.status not in ACTIVE:
+        return False
+    record = run.state.get(section) if section else run.state
+    return isinstance(record, dict) and record.get(key) == machine_id and \
+        not record.get("released")
+
+
+def _sweepers(failed: dict[str, str] | None = None) -> dict[str, object]:
+    """An instance of every registered provider that can sweep; a provider that cannot even
+    be loaded is reported in `failed` rather than hiding the others."""
+    from drtui.backends import registry
+
+    found = {}
+    for name in registry.PROVIDERS:
+        try:
+            cls = registry.provider_class(name)
+            if cls is not None and callable(getattr(cls, "sweep", None)):
+                found[name] = cls()
+        except Exception as exc:  # noqa: BLE001
+            if failed is not None:
+                failed[name] = f"cannot load: {type(exc).__name__}: {exc}"
+    return found
+
+
+async def sweep(workspace: Path, providers: list[str] | None = None) -> SweepResult:
+    """Ask every provider that can sweep (or those named), concurrently; one provider's
+    failure does not hide another's orphans."""
+    from drtui.backends.aws_ec2 import aws_error
+
+    result = SweepResult([], {}, {})
+    found = _sweepers(result.failed)
+    if providers:
+        unknown = set(providers) - set(found)
+        if unknown:
+            from drtui.errors import InvalidInput
+
+            raise InvalidInput([f"--provider: {', '.join(sorted(unknown))} cannot sweep "
+                                f"(these can: {', '.join(found) or 'none'})"])
+        found = {name: found[name] for name in providers}
+    outcomes = await asyncio.gather(*(p.sweep(Path(workspace)) for p in found.values()),
+                                    return_exceptions=True)
+    for name, outcome in zip(found, outcomes):
+        if isinstance(outcome, Skipped):
+            result.skipped[name] = str(outcome)
+        elif isinstance(outcome, BaseException):
+            result.failed[name] = _describe(outcome, aws_error)
+        else:
+            result.orphans.extend(as_orphan(name, o) for o in outcome)
+    result.orphans.sort(key=lambda o: (o.provider, o.where, o.launched, o.id))
+    return result
+
+
+def _describe(exc: BaseException, aws_error) -> str:
+    from drtui.errors import DrtuiError
+
+    if isinstance(exc, DrtuiError):
+        return str(exc)
+    try:
+        return aws_error(exc)
+    except Exception:  # noqa: BLE001 - botocore missing: say what happened anyway
+        return f"{type(exc).__name__}: {exc}"
+
+
+async def terminate(orphans: list[Orphan], workspace: Path | None = None) -> dict[str, str]:
+    """End each orphan; {machine id: error} for those that could not be ended."""
+    providers = _sweepers()
+    errors: dict[str, str] = {}
+    for orphan in orphans:
+        provider = providers.get(orphan.provider)
+        if provider is None or not callable(getattr(provider, "terminate", None)):
+            errors[orphan.id] = f"{orphan.provider} cannot terminate machines"
+            continue
+        try:
+            await provider.terminate(orphan, workspace)
+        except Exception as exc:  # noqa: BLE001 - reported per machine
+            from drtui.backends.aws_ec2 import aws_error
+
+            errors[orphan.id] = _describe(exc, aws_error)
+    return errors
