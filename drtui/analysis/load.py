@@ -1,0 +1,319 @@
+"""Load any DeepRacer input (see detect.KINDS) into one `Loaded`: the training steps as a
+DataFrame with deepracer-utils' columns, TrainingMetrics rows, evaluation laps and, from
+training logs, the parser's per-iteration events.
+
+Definitions follow deepracer-utils so figures agree with its notebooks: iterations of a log are
+episode // num_episodes_between_training (from the log's hyper-parameters, else 20); simtrace
+CSVs take theirs from the file name; several workers get `unique_episode` as DeepRacerLog
+numbers them; TrainingMetrics iterations are floor((episode - 1) / max(trial of worker 0)).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from drtui.analysis import simtrace
+from drtui.analysis.detect import Detected, Tree, _metrics_kind, detect, iteration_of
+from drtui.errors import InvalidInput
+
+DEFAULT_EPISODES_PER_ITERATION = 20
+_EPI = re.compile(rb'"num_episodes_between_training":\s*(\d+)')
+_WORLD = re.compile(rb"(?:'WORLD_NAME': '|/WORLD_NAME: |WORLD_NAME=)([A-Za-z0-9_.-]+)")
+_WORKER_METRICS = re.compile(r"TrainingMetrics(?:_(\d+))?\.json$")
+META_BYTES = 4 << 20
+
+
+@dataclass
+class Loaded:
+    kind: str
+    path: Path
+    steps: object | None = None  # DataFrame: training steps (simtrace.COLUMNS + unique_episode)
+    eval_steps: object | None = None  # DataFrame: evaluation steps, with a `stream` column
+    metrics: object | None = None  # DataFrame: TrainingMetrics rows of every worker
+    eval_metrics: object | None = None  # DataFrame: evaluation metrics trials, `stream` column
+    log_episodes: object | None = None  # DataFrame: Training>/Testing> episodes of a log
+    iteration_events: list = field(default_factory=list)  # IterationEnd of a training log
+    world: str | None = None
+    world_given: bool = False  # by the user (--world), not read from the input
+    episodes_per_iteration: int | None = None
+    trace_lines: int = 0
+    garbled: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_steps(self) -> bool:
+        return self.steps is not None and len(self.steps) > 0
+
+
+# -- pieces ------------------------------------------------------------------------------------
+
+def _log_meta(head: bytes) -> tuple[int | None, str | None]:
+    epi = _EPI.search(head)
+    world = _WORLD.search(head)
+    return (int(epi.group(1)) if epi else None,
+            world.group(1).decode() if world else None)
+
+
+def _log_steps(stream, loaded: Loaded, worker: int = 0):
+    """Steps of a SIM_TRACE_LOG log (binary stream); metadata from its first blocks."""
+    blocks = simtrace.read_blocks(stream)
+    first = next(iter(blocks), b"")
+    epi, world = _log_meta(first[:META_BYTES])
+    loaded.episodes_per_iteration = loaded.episodes_per_iteration or epi
+    loaded.world = loaded.world or world
+
+    def all_blocks():
+        yield first
+        yield from blocks
+
+    parsed = simtrace.parse_blocks(all_blocks(), worker)
+    loaded.trace_lines += parsed.lines
+    loaded.garbled += parsed.garbled
+    df = parsed.frame
+    df["iteration"] = df["episode"] // (loaded.episodes_per_iteration
+                                        or DEFAULT_EPISODES_PER_ITERATION)
+    return df
+
+
+def unique_episodes(df):
+    """DeepRacerLog's numbering of episodes across workers and iterations (one worker: its
+    own episode numbers, which DeepRacer counts on across iterations)."""
+    import numpy as np
+
+    if df.empty or df["worker"].nunique() == 1:  # one worker numbers its episodes itself
+        df["unique_episode"] = df["episode"]
+        return df.sort_values(["unique_episode", "steps"], kind="stable").reset_index(drop=True)
+    first = df["iteration"].min()
+    workers = sorted(df["worker"].unique())
+    per_worker, until = {}, {}
+    total = 0
+    for w in workers:
+        sel = df[(df["iteration"] == first) & (df["worker"] == w)]["episode"]
+        per_worker[w] = int(sel.max()) + 1 if len(sel) else int(df[df["worker"] == w]
+                                                                ["episode"].max()) + 1
+        until[w] = total
+        total += per_worker[w]
+    w = df["worker"].to_numpy()
+    epw = np.vectorize(per_worker.get)(w) if len(workers) > 1 else per_worker[workers[0]]
+    base = np.vectorize(until.get)(w) if len(workers) > 1 else 0
+    df["unique_episode"] = (df["episode"].to_numpy() % epw + base
+                            + (df["iteration"].to_numpy() - first) * total + first * total)
+    return df.sort_values(["unique_episode", "steps"], kind="stable").reset_index(drop=True)
+
+
+def metrics_frame(docs: list[tuple[int, dict]]):
+    """TrainingMetrics rows as deepracer-utils' TrainingMetrics loads them (one round)."""
+    import numpy as np
+    import pandas as pd
+
+    frames, epi = [], None
+    for worker, doc in sorted(docs, key=lambda d: d[0]):
+        df = pd.DataFrame(doc["metrics"])
+        if df.empty:
+            continue
+        if worker == 0 or epi is None:
+            epi = max(df["trial"])
+        df["iteration"] = np.floor((df["episode"] - 1) / epi).astype(int)
+        df["worker"] = worker
+        df["reward"] = df["reward_score"]
+        df["completion"] = df["completion_percentage"]
+        df["complete"] = (df["episode_status"] == "Lap complete").astype(int)
+        df["time"] = df["elapsed_time_in_milliseconds"] / 1000
+        frames.append(df[["iteration", "episode", "worker", "trial", "phase", "reward",
+                          "completion", "time", "complete", "episode_status"]])
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def eval_metrics_frame(docs: list[tuple[str, dict]]):
+    import pandas as pd
+
+    frames = []
+    for stream, doc in docs:
+        df = pd.DataFrame(doc["metrics"])
+        if df.empty:
+            continue
+        df["stream"] = stream
+        df["time"] = df["elapsed_time_in_milliseconds"] / 1000
+        df["complete"] = (df["completion_percentage"] >= 100).astype(int)
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def _training_log(stream, loaded: Loaded) -> None:
+    """Training>/Testing> episodes and iteration summaries of a log, via drtui's parser
+    (which counts iterations from 1; here they count from 0 like deepracer-utils')."""
+    import pandas as pd
+
+    from drtui.events import EpisodeEnd, IterationEnd
+    from drtui.logs.parser import LogParser
+
+    parser = LogParser(emit_lines=False, emit_steps=False)
+    rows = []
+    for raw in io.TextIOWrapper(stream, encoding="utf-8", errors="replace"):
+        if simtrace.TAG in raw:  # steps are read in bulk elsewhere; Training> lines end episodes
+            continue
+        for ev in parser.feed(raw):
+            if isinstance(ev, EpisodeEnd):
+                rows.append({"episode": ev.episode, "iteration": (ev.iteration or 1) - 1,
+                             "worker": ev.worker, "phase": ev.phase, "reward": ev.reward,
+                             "steps": ev.steps, "progress": ev.progress})
+            elif isinstance(ev, IterationEnd):  # 0-based, as the steps' iterations
+                ev.iteration -= 1
+                loaded.iteration_events.append(ev)
+    loaded.log_episodes = pd.DataFrame(rows) if rows else None
+
+
+def _concat(frames):
+    import pandas as pd
+
+    frames = [f for f in frames if f is not None and len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def _read_json(tree: Tree, rel: str) -> dict | None:
+    with tree.open(rel) as fh:
+        data = fh.read()
+    return json.loads(data) if _metrics_kind(data) else None
+
+
+def _worker_of(rel: str) -> int:
+    m = re.match(r"^(?:.*/)?(\d+)/training-simtrace/", rel) or re.search(
+        r"training-simtrace-(\d+)/", rel)
+    return int(m.group(1)) if m else 0
+
+
+def _tree_simtraces(tree: Tree, pattern: str):
+    frames = []
+    for rel in tree.match(pattern):
+        with tree.open(rel) as fh:
+            df = simtrace.read_csv(fh, _worker_of(rel))
+        df["iteration"] = iteration_of(rel) or 0
+        frames.append(df)
+    return _concat(frames)
+
+
+def _tree_eval_simtraces(tree: Tree):
+    frames = []
+    for rel in tree.match(r"evaluation-simtrace/\d+-iteration\.csv$"):
+        with tree.open(rel) as fh:
+            df = simtrace.read_csv(fh)
+        stream = rel.split("/evaluation-simtrace/")[0].split("/")[-1]
+        # DRfC's evaluation-<YYYYmmddHHMMSS>/: the stamp names it, as in DeepRacerLog
+        df["stream"] = re.sub(r"^evaluation-(\d{14})$", r"\1", stream)
+        frames.append(df)
+    df = _concat(frames)
+    return None if df is None else df.sort_values(["stream", "episode", "steps"],
+                                                  kind="stable").reset_index(drop=True)
+
+
+def _tree_metrics(tree: Tree, loaded: Loaded) -> None:
+    training, evaluation = [], []
+    for rel in tree.match(r"(^|/)metrics/.*\.json$|(^|/)(Training|Evaluation)Metrics[^/]*\.json$"):
+        try:
+            doc = _read_json(tree, rel)
+        except (ValueError, UnicodeDecodeError):
+            loaded.notes.append(f"{rel}: unreadable JSON, skipped")
+            continue
+        if doc is None:
+            continue
+        if "phase" in doc["metrics"][0]:
+            m = _WORKER_METRICS.search(rel)
+            training.append((int(m.group(1) or 0) if m else 0, doc))
+        else:
+            evaluation.append((Path(rel).stem, doc))
+    loaded.metrics = metrics_frame(training) if training else None
+    loaded.eval_metrics = eval_metrics_frame(evaluation) if evaluation else None
+
+
+def _tree(det: Detected, loaded: Loaded) -> None:
+    tree = det.tree
+    try:
+        if det.kind == "drtui-run":
+            _drtui_run(tree, loaded)
+        _tree_metrics(tree, loaded)
+        steps = _tree_simtraces(tree, r"training-simtrace(-\d+)?/\d+-iteration\.csv$")
+        logs = tree.match(r"(^|/)logs/training/[^/]+-(robomaker|simulation)\.log$") or tree.match(
+            r"(^|/)logs/trainer\.log$")
+        for rel in logs[:1]:  # metadata (world, episodes per iteration), and steps if no CSV
+            with tree.open(rel) as fh:
+                if steps is None:
+                    steps = _log_steps(fh, loaded)
+                else:
+                    epi, world = _log_meta(fh.read(META_BYTES))
+                    loaded.world = loaded.world or world
+                    loaded.episodes_per_iteration = loaded.episodes_per_iteration or epi
+            if rel.endswith("trainer.log"):
+                with tree.open(rel) as fh:
+                    _training_log(fh, loaded)
+        loaded.steps = None if steps is None else unique_episodes(steps)
+        loaded.eval_steps = _tree_eval_simtraces(tree)
+    finally:
+        tree.close()
+
+
+def _drtui_run(tree: Tree, loaded: Loaded) -> None:
+    if "session.toml" in tree.files:
+        import tomllib
+
+        with tree.open("session.toml") as fh:
+            try:
+                session = tomllib.load(fh)
+            except tomllib.TOMLDecodeError:
+                session = {}
+        loaded.world = session.get("track", {}).get("world")
+        epi = session.get("hyperparameters", {}).get("num_episodes_between_training")
+        loaded.episodes_per_iteration = int(epi) if isinstance(epi, int) else None
+
+
+def guess_world(track_len: float) -> str | None:
+    """The shipped track whose centre line is `track_len` long (logs print it to 0.01 m)."""
+    import numpy as np
+
+    from drtui.catalog.tracks import load_waypoints, worlds_with_waypoints
+
+    best, best_err = None, 0.05
+    for world in sorted(worlds_with_waypoints(), key=lambda w: (w.endswith("_cw"), w)):
+        c = load_waypoints(world)[:, :2]
+        err = abs(float(np.linalg.norm(np.diff(c, axis=0), axis=1).sum()) - track_len)
+        if err < best_err:
+            best, best_err = world, err
+    return best
+
+
+# -- entry point -------------------------------------------------------------------------------
+
+def load(path: str | Path, world: str | None = None) -> Loaded:
+    """Detect and load `path`. InvalidInput (exit 2) for anything that is not a DeepRacer log."""
+    det = detect(path)
+    loaded = Loaded(det.kind, det.path, world=world, world_given=world is not None)
+    if det.kind == "simtrace-csv":
+        steps = simtrace.read_csv(det.path)
+        steps["iteration"] = iteration_of("training-simtrace/" + det.path.name) or 0
+        loaded.steps = unique_episodes(steps)
+    elif det.kind == "simulation-log":
+        with open(det.path, "rb") as fh:
+            loaded.steps = unique_episodes(_log_steps(fh, loaded))
+    elif det.kind == "training-log":
+        with open(det.path, "rb") as fh:
+            _training_log(fh, loaded)
+        if loaded.log_episodes is None:
+            raise InvalidInput([f"{det.path}: no Training> episodes in this log"])
+    elif det.kind in ("training-metrics", "evaluation-metrics"):
+        doc = json.loads(det.path.read_bytes())
+        if det.kind == "training-metrics":
+            m = _WORKER_METRICS.search(det.path.name)
+            loaded.metrics = metrics_frame([(int(m.group(1) or 0) if m else 0, doc)])
+        else:
+            loaded.eval_metrics = eval_metrics_frame([(det.path.stem, doc)])
+    else:
+        _tree(det, loaded)
+    if loaded.world is None and loaded.has_steps:
+        loaded.world = guess_world(float(loaded.steps["track_len"].iloc[0]))
+    if loaded.garbled:
+        loaded.notes.append(f"{loaded.garbled} of {loaded.trace_lines} SIM_TRACE_LOG lines "
+                            "were garbled and skipped")
+    return loaded

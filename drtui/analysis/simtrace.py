@@ -1,0 +1,191 @@
+"""SIM_TRACE_LOG lines and simtrace CSVs -> one steps DataFrame, with deepracer-utils' column
+names (x, y, steering_angle, speed, on_track, ...) so its definitions apply unchanged.
+
+Fast and streaming: a log is read in blocks of lines; one regex call per block picks the
+SIM_TRACE_LOG payloads, pandas' C reader parses them in bulk. Garbled lines (a wrong number of
+fields, a value that is not a number: log lines interleaved by another process, a truncated
+file) are counted and skipped, never fatal.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+# simapp's record: 15 fields (2019), 17 (+episode_status, pause_duration), 18 (+wall_clock,
+# DRfC 5.x) or 19 (+obstacle_crash_counter before wall_clock, simapp 6)
+FIELDS = {
+    15: ("episode", "steps", "x", "y", "yaw", "steering_angle", "speed", "action", "reward",
+         "done", "on_track", "progress", "closest_waypoint", "track_len", "tstamp"),
+}
+FIELDS[17] = FIELDS[15] + ("episode_status", "pause_duration")
+FIELDS[18] = FIELDS[17] + ("wall_clock",)
+FIELDS[19] = FIELDS[17] + ("obstacle_crash_counter", "wall_clock")
+CSV_RENAMES = {"X": "x", "Y": "y", "steer": "steering_angle", "throttle": "speed",
+               "all_wheels_on_track": "on_track"}
+NUMERIC = ("episode", "steps", "x", "y", "yaw", "steering_angle", "speed", "reward", "progress",
+           "closest_waypoint", "track_len", "tstamp", "pause_duration", "wall_clock")
+COLUMNS = ("iteration", "episode", "steps", "x", "y", "yaw", "steering_angle", "speed", "action",
+           "reward", "done", "on_track", "progress", "closest_waypoint", "track_len", "tstamp",
+           "episode_status", "pause_duration", "wall_clock", "worker")
+TAG = "SIM_TRACE_LOG:"
+_PAYLOAD = re.compile(rb"SIM_TRACE_LOG:([^\t\r\n]*)")
+_OLD_CONTINUOUS = re.compile(rb"\[([^\],\n]*), *")  # "[steer, speed]" of older logs
+BLOCK_BYTES = 32 << 20
+
+
+@dataclass
+class Parsed:
+    frame: object  # pandas.DataFrame with COLUMNS (iteration filled in later)
+    lines: int  # SIM_TRACE_LOG lines seen
+    garbled: int  # of those, skipped
+
+
+def _frame_of(data: bytes, n: int):
+    import pandas as pd
+
+    return pd.read_csv(io.BytesIO(data), header=None, names=list(FIELDS[n]),
+                       dtype={"episode_status": "category"}, engine="c", na_filter=False,
+                       low_memory=False)
+
+
+def _fields_per_line(joined: bytes):
+    """Number of comma-separated fields of each line of `joined` (vectorised)."""
+    import numpy as np
+
+    arr = np.frombuffer(joined, np.uint8)
+    commas = np.flatnonzero(arr == 44)
+    ends = np.append(np.flatnonzero(arr == 10), len(arr))
+    return np.diff(np.searchsorted(commas, ends), prepend=0) + 1
+
+
+def _clean(df) -> tuple[object, int]:
+    """Numeric columns as numbers; rows with a value that is not are dropped and counted."""
+    import numpy as np
+    import pandas as pd
+
+    bad = np.zeros(len(df), bool)
+    for col in NUMERIC:
+        if col in df and not pd.api.types.is_numeric_dtype(df[col]):
+            df[col] = pd.to_numeric(df[col], errors="coerce")
+            bad |= df[col].isna().to_numpy()
+    for col in ("done", "on_track"):
+        if df[col].dtype != bool:
+            s = df[col].astype(str)
+            bad |= ~s.isin(("True", "False")).to_numpy()
+            df[col] = s == "True"
+    if bad.any():
+        df = df[~bad].reset_index(drop=True)
+    return df, int(bad.sum())
+
+
+def _finish(df, worker: int = 0):
+    """deepracer-utils' dtypes and columns: int episode/steps/waypoint, action -1 when
+    continuous, missing columns as NaN."""
+    import numpy as np
+    import pandas as pd
+
+    for col in ("episode", "steps", "closest_waypoint"):
+        df[col] = df[col].astype(np.int64)
+    if "action" in df and not pd.api.types.is_integer_dtype(df["action"]):
+        act = pd.to_numeric(df["action"], errors="coerce")  # "[steer speed]" -> NaN -> -1
+        whole = act.notna() & (act == act.round())
+        df["action"] = act.where(whole, -1).astype(np.int64)
+    for col in ("pause_duration", "wall_clock"):
+        if col not in df:
+            df[col] = np.nan
+    if "episode_status" not in df:
+        df["episode_status"] = ""
+    df["episode_status"] = df["episode_status"].astype(str)
+    df["worker"] = worker
+    df["iteration"] = 0
+    return df[list(COLUMNS)]
+
+
+def parse_blocks(blocks: Iterable[bytes], worker: int = 0) -> Parsed:
+    """Parse SIM_TRACE_LOG records out of blocks of whole lines."""
+    import numpy as np
+    import pandas as pd
+
+    frames, seen, garbled = [], 0, 0
+    for block in blocks:
+        payloads = _PAYLOAD.findall(block)
+        if not payloads:
+            continue
+        joined = b"\n".join(payloads)
+        if b"[" in joined:
+            joined = _OLD_CONTINUOUS.sub(rb"[\1 ", joined)
+        counts = _fields_per_line(joined)
+        kinds = np.unique(counts)
+        if len(kinds) == 1:  # the usual case: one format throughout the block
+            groups = {int(kinds[0]): (joined, np.arange(seen, seen + len(payloads)))}
+        else:
+            lines = joined.split(b"\n")
+            groups = {int(k): (b"\n".join([lines[i] for i in np.flatnonzero(counts == k)]),
+                               seen + np.flatnonzero(counts == k)) for k in kinds}
+        seen += len(payloads)
+        for n, (data, positions) in groups.items():
+            if n not in FIELDS:
+                garbled += len(positions)
+                continue
+            try:
+                df = _frame_of(data, n)
+                df["_pos"] = positions
+            except (ValueError, pd.errors.ParserError):  # quote chars and the like: line by line
+                df = _frame_line_by_line(data.split(b"\n"), positions, n)
+            df, _ = _clean(df)
+            garbled += len(positions) - len(df)
+            frames.append(df)
+    if frames:  # back in the log's order: records of different lengths were parsed apart
+        df = (pd.concat(frames, ignore_index=True).sort_values("_pos", kind="stable")
+              .reset_index(drop=True) if len(frames) > 1 else frames[0])
+    else:
+        df = pd.DataFrame({c: [] for c in FIELDS[19]})
+    return Parsed(_finish(df, worker), seen, garbled)
+
+
+def _frame_line_by_line(group: list[bytes], positions: list[int], n: int):
+    import pandas as pd
+
+    rows = [p.decode("utf-8", "replace").split(",") + [i] for p, i in zip(group, positions)]
+    return pd.DataFrame(rows, columns=[*FIELDS[n], "_pos"])
+
+
+def read_blocks(path, block_bytes: int = BLOCK_BYTES) -> Iterable[bytes]:
+    """A file (or binary stream) in blocks that end at line ends."""
+    fh = open(path, "rb") if isinstance(path, (str, Path)) else path  # noqa: SIM115
+    try:
+        while True:
+            chunk = fh.read(block_bytes)
+            if not chunk:
+                break
+            if not chunk.endswith(b"\n"):
+                chunk += fh.readline()  # complete the last line: no copy of the block's rest
+            yield chunk
+    finally:
+        if isinstance(path, (str, Path)):
+            fh.close()
+
+
+def parse_log(path_or_stream, worker: int = 0) -> Parsed:
+    return parse_blocks(read_blocks(path_or_stream), worker)
+
+
+def read_csv(path_or_stream, worker: int = 0):
+    """A simtrace CSV (15, 17, 18 or 19 columns with a header) as a steps DataFrame."""
+    import pandas as pd
+
+    from drtui.errors import InvalidInput
+
+    df = pd.read_csv(path_or_stream, dtype={"action": str, "episode_status": str},
+                     low_memory=False)
+    df = df.rename(columns=CSV_RENAMES)
+    missing = [c for c in FIELDS[15] if c not in df]
+    if missing:
+        name = getattr(path_or_stream, "name", path_or_stream)
+        raise InvalidInput([f"{name}: not a simtrace CSV (no {', '.join(missing)} column)"])
+    df, _ = _clean(df)
+    return _finish(df, worker)

@@ -1,0 +1,49 @@
+"""Re-scoring a log with the reward function that made it gives back the logged rewards;
+another function gives other totals; a broken one is refused with exit 2."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from drtui.analysis import tables
+from drtui.analysis.load import load
+from drtui.analysis.rescore import new_rewards, rescore
+from drtui.cli import main
+
+
+def test_logged_reward_function_reproduces_logged_rewards(sim_run):
+    loaded = load(sim_run)
+    steps = loaded.steps
+    per_step = new_rewards(steps, loaded.world, sim_run.parent / "reward_function.py")
+    logged = steps["reward"].to_numpy(float)
+    assert (logged[steps["episode_status"] == "prepare"] == 0).all()
+    assert np.abs(logged).sum() > 10  # the run was scored: this is no all-zeros comparison
+    np.testing.assert_allclose(per_step, logged, atol=1e-4)
+    eps = tables.episodes(steps)
+    out, _ = rescore(steps, eps, loaded.world, sim_run.parent / "reward_function.py")
+    np.testing.assert_allclose(out["new_reward"], out["reward"], atol=1e-3)
+
+
+def test_another_reward_changes_the_totals(sim_run, tmp_path):
+    other = tmp_path / "speed.py"
+    other.write_text("def reward_function(params):\n    return params['speed'] ** 2\n")
+    loaded = load(sim_run)
+    out, per_step = rescore(loaded.steps, tables.episodes(loaded.steps), loaded.world, other)
+    speeds = loaded.steps["speed"].to_numpy(float)
+    scored = (loaded.steps["episode_status"] != "prepare").to_numpy()
+    np.testing.assert_allclose(per_step[scored], speeds[scored] ** 2)
+    assert not np.allclose(out["new_reward"], out["reward"])
+
+
+def test_broken_reward_file_exits_2(sim_run, tmp_path, capsys):
+    bad = tmp_path / "bad.py"
+    bad.write_text("def reward_function(params):\n    return params['nope']\n")
+    assert main(["analyze", str(sim_run), "--reward", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "--reward" in err and "KeyError" in err and "step" in err
+    syntax = tmp_path / "syntax.py"
+    syntax.write_text("def reward_function(params):\n    return (\n")
+    assert main(["analyze", str(sim_run), "--reward", str(syntax)]) == 2
