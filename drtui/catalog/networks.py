@@ -26,11 +26,13 @@ DEEPRACER_NETWORKS = (
             "DeepRacer's default: three conv layers and a 512 dense layer. Fast and robust.",
             conv=((32, 8, 4), (64, 4, 2), (64, 3, 1)), middleware=(512,)),
     Network("DEEP_CONVOLUTIONAL_NETWORK", "4-layer CNN", True,
-            "Four narrower conv layers and a 64 dense layer before the 512 middleware.",
+            "Four narrower conv layers, a 64 dense layer at each position of the last conv map, "
+            "then the 512 middleware.",
             conv=((32, 5, 2), (32, 3, 1), (64, 3, 2), (64, 3, 1)), dense=(64,),
             middleware=(512,)),
     Network("DEEP_CONVOLUTIONAL_NETWORK_DEEP", "5-layer CNN", True,
-            "Four conv layers, two 512 dense layers, middleware 256-128.",
+            "Four conv layers, two 512 dense layers at each position of the last conv map, "
+            "middleware 256-128.",
             conv=((32, 8, 4), (32, 4, 2), (64, 4, 2), (64, 3, 1)), dense=(512, 512),
             middleware=(256, 128)),
 )
@@ -59,11 +61,13 @@ NETWORKS: dict[str, Network] = {n.name: n for n in DEEPRACER_NETWORKS + RESEARCH
 # Trainable parameters of each network for the reference input: one FRONT_FACING_CAMERA at
 # 160x120 and 10 discrete actions (SAC_POLICY: its actor, 2 continuous actions). Measured by
 # drtui.train.networks.describe_all, kept here so listing them needs no torch; a test in
-# tests/train checks they still match the built networks.
+# tests/train checks they still match the built networks. For the DeepRacer three, less drtui's
+# value head, they are what Coach's TensorFlow graph holds in its policy network, network_1
+# (tests/train/test_networks.py; DEEP_CONVOLUTIONAL_NETWORK with 5 actions: 28,744,741).
 REFERENCE_PARAMETERS: dict[str, int] = {
     "DEEP_CONVOLUTIONAL_NETWORK_SHALLOW": 5_845_163,
-    "DEEP_CONVOLUTIONAL_NETWORK": 3_688_491,
-    "DEEP_CONVOLUTIONAL_NETWORK_DEEP": 1_106_891,
+    "DEEP_CONVOLUTIONAL_NETWORK": 28_747_819,
+    "DEEP_CONVOLUTIONAL_NETWORK_DEEP": 2_778_059,
     "ATTENTION_CNN": 210_807,
     "MULTI_SCALE_CNN": 379_387,
     "RESNET": 769_387,

@@ -130,6 +130,12 @@ def _waypoint_source(world: str) -> tuple[str, bool] | None:
     return None
 
 
+def get_or_none(world: str, *, waypoints: bool = False) -> Track | None:
+    """The catalogue entry of a world, or None (also when waypoints are asked and missing)."""
+    track = catalogue().get(world)
+    return None if track is None or (waypoints and not track.has_waypoints) else track
+
+
 def worlds_with_waypoints() -> list[str]:
     return [w for w, t in catalogue().items() if t.has_waypoints]
 

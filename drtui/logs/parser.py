@@ -22,6 +22,9 @@ from drtui.events import (
     IterationEnd,
     LogLine,
     PolicyUpdate,
+    StageChange,
+    Status,
+    TaskIteration,
     Step,
 )
 
@@ -32,6 +35,9 @@ _EPISODE = re.compile(r"(Training|Testing)> Name=[^,]*, Worker=(\d+), Episode=(\
                       r"(?:, Progress=([-+0-9.eE]+))?(?:, Status=(\w+))?")
 _POLICY = re.compile(r"Policy training> Surrogate loss=([^,]+), KL divergence=([^,]+), "
                      r"Entropy=([^,]+), training epoch=(\d+)(?:, learning_rate=([^,\s]+))?")
+_TASK = re.compile(r"## drtui: task (\d+)/(\d+) (\S+): iteration (\d+), (\d+) episodes, "
+                   r"mean progress ([-0-9.]+)%, laps ([-0-9.]+), mean reward ([-+0-9.eE]+|-)")
+_STAGE = re.compile(r'curriculum stage (\d+)/(\d+) "([^"]*)": (.*)')
 _CHECKPOINT = re.compile(r"Checkpoint> Saving in path=\['?[^\]]*?(\d+)_Step-(\d+)\.ckpt")
 _EVAL_DONE = re.compile(r"Finished evaluation phase\. Success rate = ([-+0-9.eE]+), "
                         r"Avg Total Reward = ([-+0-9.eE]+|nan)")
@@ -39,6 +45,9 @@ _EVAL_PROGRESS = re.compile(r"Evaluation episode progress: \[([^\]]*)\]")
 _LEVEL = (("error", re.compile(r"\b(ERROR|Error|Traceback|Exception|FAILED|failed)\b")),
           ("warning", re.compile(r"\b(WARNING|Warning|WARN|RuntimeWarning|timed out)\b")))
 _TRUE = "True"
+# DeepRacer on AWS has no log stream: its runner writes what it polls as these lines
+# (drtui/backends/droa.py): a status change, or one training metrics record (an episode).
+_DROA_STATUS, _DROA_METRIC = "DROA_STATUS ", "DROA_METRIC "
 
 
 def parse_step(line: str, worker: int = 0) -> Step | None:
@@ -48,7 +57,7 @@ def parse_step(line: str, worker: int = 0) -> Step | None:
         return None
     f = line[at + len(TRACE_TAG):].strip().split(",")
     # Older continuous logs printed the action as "[steer, speed]": rejoin it.
-    if f[7].startswith("[") and not f[7].endswith("]"):
+    if len(f) > 8 and f[7].startswith("[") and not f[7].endswith("]"):
         f[7:9] = [f[7] + " " + f[8].strip()]
     n = len(f)
     if n < 15:
@@ -105,6 +114,7 @@ class LogParser:
         self._episodes: list[EpisodeEnd] = []  # training episodes of this iteration
         self._updates: list[PolicyUpdate] = []
         self._eval: EvaluationEnd | None = None
+        self._droa_eval: list[float] = []  # progress of DRoA evaluation episodes pending
 
     # -- one line -------------------------------------------------------------------------
     def feed(self, line: str) -> list[Event]:
@@ -118,7 +128,9 @@ class LogParser:
             return out
         if self.emit_lines:
             out.append(LogLine(line, level_of(line), self.source))
-        if "> Name=" in line:
+        if line.startswith(("DROA_STATUS ", "DROA_METRIC ")):
+            self._on_droa(line, out)
+        elif "> Name=" in line:
             m = _EPISODE.search(line)
             if m:
                 self._on_episode_line(m, out)
@@ -138,6 +150,18 @@ class LogParser:
                 out.append(Checkpoint(number, steps, f"{number}_Step-{steps}.ckpt"))
                 if number >= 1 and (self._episodes or self._updates):
                     out.append(self._close_iteration(number, steps))
+        elif line.startswith("## drtui: task "):
+            m = _TASK.search(line)
+            if m:
+                num = lambda v: None if v == "-" else float(v)  # noqa: E731
+                out.append(TaskIteration(int(m.group(4)), int(m.group(1)), int(m.group(2)),
+                                         m.group(3), int(m.group(5)), num(m.group(6)),
+                                         num(m.group(7)), num(m.group(8))))
+        elif "## drtui: curriculum stage" in line:
+            m = _STAGE.search(line)
+            if m:
+                out.append(StageChange(int(m.group(1)), int(m.group(2)), m.group(3),
+                                       m.group(4)))
         elif "Starting evaluation phase" in line:
             if not self._seen_checkpoint and self._episodes:
                 out.append(self._close_iteration(self.iteration + 1, None))
@@ -199,6 +223,51 @@ class LogParser:
         if phase == "training":
             self._episodes.append(end)
         out.append(end)
+
+    def _on_droa(self, line: str, out: list[Event]) -> None:
+        """A metrics record (training episodes, then the evaluation episodes that follow each
+        policy update: the first evaluation record closes the iteration) or a status."""
+        import json
+
+        try:
+            data = json.loads(line.split(" ", 1)[1])
+        except (ValueError, IndexError):
+            return
+        if not isinstance(data, dict):
+            return
+        if line.startswith(_DROA_STATUS):
+            self._flush_droa_eval(out)
+            message = " ".join(f"{k} {data[k]}" for k in ("status", "trainingStatus", "message")
+                               if data.get(k))
+            out.append(Status(str(data.get("state", "unknown")), message))
+            return
+        try:
+            phase = data["phase"]
+            episode, reward = int(data["episode"]), float(data["reward_score"])
+            progress = float(data["completion_percentage"])
+            time_s = float(data["elapsed_time_in_milliseconds"]) / 1000.0
+        except (KeyError, TypeError, ValueError):
+            return
+        status = str(data.get("episode_status", "")).strip().lower().replace(" ", "_") or None
+        if phase == "training":
+            self._flush_droa_eval(out)
+            end = EpisodeEnd(episode=episode, phase="training", reward=reward, progress=progress,
+                             status=status, time_s=time_s, iteration=self.iteration + 1)
+            self._episodes.append(end)
+            out.append(end)
+        elif phase == "evaluation":
+            if self._episodes:
+                out.append(self._close_iteration(self.iteration + 1, None))
+            self._droa_eval.append(progress)
+            out.append(EpisodeEnd(episode=episode, phase="evaluation", reward=reward,
+                                  progress=progress, status=status, time_s=time_s,
+                                  iteration=self.iteration))
+
+    def _flush_droa_eval(self, out: list[Event]) -> None:
+        if self._droa_eval:
+            values, self._droa_eval = self._droa_eval, []
+            out.append(EvaluationEnd(success_rate=sum(v >= 100.0 for v in values) / len(values),
+                                     mean_progress=statistics.fmean(values), episodes=values))
 
     def _close_iteration(self, number: int, total_steps: int | None) -> IterationEnd:
         eps, ups = self._episodes, self._updates

@@ -1,18 +1,22 @@
 """Step 4: the neural network (DeepRacer's three, plus research architectures only drtui's
 embedded trainer builds) and the training algorithm the action space allows, with the
-training run's settings."""
+training run's settings and, collapsed below them (ctrl+r), the research methods:
+randomisation, transfer, curriculum and multi-task training."""
 
 from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Label, RadioButton, RadioSet, Static
 
 from drtui.screens.fields import model_field
 from drtui.screens.step import WizardStep
 from drtui.widgets.field_problem import FieldProblem
-from drtui.widgets.form_field import FormScroll
+from drtui.widgets.form_field import FormField, FormScroll
+from drtui.widgets.research_edit import ResearchEdited
+from drtui.widgets.research_section import ResearchSection
 from drtui.widgets.toggles import Radio
 
 TRAINING_FIELDS = {
@@ -51,7 +55,13 @@ class NetworkStep(WizardStep):
     HELP = ("The network turns camera and lidar input into actions. DeepRacer's three CNNs run "
             "everywhere (the shallow one is fast and robust); research architectures train only "
             "in drtui's embedded trainer. clipped_ppo handles discrete or continuous actions; "
-            "sac needs continuous ones and one worker.")
+            "sac needs continuous ones and one worker. ctrl+r opens the research methods "
+            "(what `drtui method` sets): domain randomisation, transfer from another run, a "
+            "curriculum of stages (a adds, d removes) and multi-task workers on other worlds.")
+    BINDINGS = [
+        Binding("ctrl+r", "research", "Research", id="network-research",
+                tooltip="Open the research methods below the training run's settings."),
+    ]
 
     def compose_body(self) -> ComposeResult:
         from drtui.catalog.algorithms import ALGORITHMS
@@ -74,6 +84,9 @@ class NetworkStep(WizardStep):
                 for name, help in TRAINING_FIELDS.items():
                     yield model_field(Training, "training", name,
                                       self.draft.get(f"training.{name}"), help=help)
+            yield ResearchSection(self.draft.get, runner=self.draft.get("backend.runner"),
+                                  world=self.draft.get("track.world"),
+                                  workspace=self.app.workspace, id="research")
 
     def on_mount(self) -> None:
         from drtui.catalog.networks import NETWORKS
@@ -131,3 +144,23 @@ class NetworkStep(WizardStep):
         self.query_one("#algorithm-note", Static).update(note)
         for button in self.query("#algorithm RadioButton").results(RadioButton):
             button.disabled = button.name == "sac" and not continuous and algorithm != "sac"
+
+    # --- research methods -----------------------------------------------------------------
+
+    def action_research(self) -> None:
+        self.query_one(ResearchSection).open()
+
+    @on(ResearchEdited)
+    def _research_edited(self, event: ResearchEdited) -> None:
+        self.edit(event.path, event.value)
+        if event.path == "training.workers":  # multi-task sets it: show the new count
+            self.query_one("#f-training-workers", FormField).set_value(event.value)
+
+    def draft_changed(self, path: str) -> None:
+        if path == "training.workers" or path.startswith(("research", "workers")):
+            self.query_one(ResearchSection).summarize()
+        if path == "training.workers":
+            from drtui.widgets.research_multitask import MultitaskEditor
+
+            for editor in self.query(MultitaskEditor).results(MultitaskEditor):
+                editor.reload()

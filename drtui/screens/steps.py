@@ -24,13 +24,13 @@ STEPS: tuple[StepInfo, ...] = (
     StepInfo("sensors", "Sensors", "Sensors", ("car",), "sensors", "SensorsStep"),
     StepInfo("actions", "Actions", "Action space", ("action_space",), "action_space",
              "ActionSpaceStep"),
-    StepInfo("network", "Network", "Network and algorithm", ("network", "training"), "network",
-             "NetworkStep"),
+    StepInfo("network", "Network", "Network and algorithm",
+             ("network", "training", "research", "workers"), "network", "NetworkStep"),
     StepInfo("hyper", "Hyper", "Hyperparameters", ("hyperparameters",), "hyperparameters",
              "HyperparametersStep"),
     StepInfo("reward", "Reward", "Reward function", ("reward",), "reward", "RewardStep"),
     StepInfo("backend", "Backend", "Backend", ("backend",), "backend", "BackendStep"),
-    # everything no other step owns (model name, evaluation, workers...) shows on the review
+    # everything no other step owns (model name, evaluation...) shows on the review
     StepInfo("review", "Review", "Review and write", (), "review", "ReviewStep"),
 )
 REVIEW = len(STEPS) - 1

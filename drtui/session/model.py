@@ -16,6 +16,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from drtui.session.actions import ActionSpace, Generator
 from drtui.session.backend import Backend
 from drtui.session.base import EnvStr, Section
+from drtui.session.research import Research
 
 SCHEMA_VERSION = 1
 RaceType = Literal["TIME_TRIAL", "OBJECT_AVOIDANCE", "HEAD_TO_BOT"]
@@ -224,6 +225,7 @@ class Session(Section):
     evaluation: Evaluation = Evaluation()
     workers: list[WorkerOverride] = []
     backend: Backend = Backend()
+    research: Research = Research()
     # model_metadata.json "version"; DRfC writes "5"
     metadata_version: str | int = "5"
 

@@ -47,6 +47,9 @@ def to_data(session: Session) -> dict[str, Any]:
     for key in list(backend):
         if isinstance(backend[key], dict) and key not in chosen and backend[key] == defaults[key]:
             del backend[key]
+    # research methods that are all off: no table at all
+    if session.research == Session.model_fields["research"].default:
+        del data["research"]
     # empty tables and lists are the defaults: leave them out of the file
     for table, key in (("", "workers"), ("reward", "params"),
                        ("race.object_avoidance", "object_positions")):

@@ -127,6 +127,8 @@ def session_problems(session: Session) -> list[Problem]:
         for key, msg in templates.param_problems(r.template, r.params):
             add("reward.template" if key in ("", "template") else f"reward.params.{key}", msg)
 
+    out.extend(research_problems(session))
+
     # backend
     b = session.backend
     from drtui.session.backend import ALLOWED_RUNNERS
@@ -138,6 +140,66 @@ def session_problems(session: Session) -> list[Problem]:
     if b.provider == "deepracer-on-aws" and not b.deepracer_on_aws.api_url:
         add("backend.deepracer_on_aws.api_url", "the deepracer-on-aws provider needs the "
                                                 "deployment's API URL")
+    return out
+
+
+def research_problems(session: Session) -> list[Problem]:
+    """[research] methods run only on drtui's embedded trainer, on tracks it has waypoints
+    for, with reward parameters its template knows."""
+    from drtui.catalog import tracks
+    from drtui.reward import templates
+
+    research, out = session.research, []
+    active = research.active()
+    if active and session.backend.runner != "embedded":
+        out.append(Problem("research", f"{', '.join(active)} only run on drtui's embedded "
+                                       f"trainer; backend.runner is {session.backend.runner!r}"))
+    cur = research.curriculum
+    if cur is not None and session.training.workers > 1:
+        out.append(Problem("research.curriculum", "a curriculum trains one world at a time: "
+                           "set training.workers = 1 (several workers are multi-task training)"))
+    for i, stage in enumerate(cur.stages if cur else []):
+        where = f"research.curriculum.stages[{i}]"
+        if stage.world is not None and not tracks.get_or_none(stage.world, waypoints=True):
+            out.append(Problem(f"{where}.world", f"no waypoints for track {stage.world!r}; the "
+                               "embedded trainer drives: "
+                               + ", ".join(tracks.worlds_with_waypoints())))
+        if stage.reward_params:
+            if session.reward.template is None:
+                out.append(Problem(f"{where}.reward_params",
+                                   "reward parameters need reward.template"))
+            else:
+                params = {**session.reward.params, **stage.reward_params}
+                for key, msg in templates.param_problems(session.reward.template, params):
+                    out.append(Problem(f"{where}.reward_params.{key}", msg))
+    out.extend(_drfc_transfer_problems(session))
+    return out
+
+
+def _drfc_transfer_problems(session: Session) -> list[Problem]:
+    """A DRfC checkpoint holds a clipped-PPO policy of one of DeepRacer's three networks. Its
+    path is checked only when absolute: a relative one is relative to the workspace, which the
+    trainer knows and a session file does not."""
+    from pathlib import Path
+
+    from drtui.catalog.networks import NETWORKS
+
+    transfer = session.research.transfer
+    if transfer is None or not transfer.drfc_checkpoint.strip():
+        return []
+    where, out = "research.transfer.drfc_checkpoint", []
+    network = session.network.architecture
+    if network in NETWORKS and not NETWORKS[network].deepracer:
+        deepracer = ", ".join(n for n, spec in NETWORKS.items() if spec.deepracer)
+        out.append(Problem(where, f"DRfC models use one of DeepRacer's networks ({deepracer}); "
+                                  f"network.architecture is {network}"))
+    if session.training.algorithm != "clipped_ppo":
+        out.append(Problem(where, "DRfC models' TensorFlow weights are a clipped PPO policy; "
+                                  f"training.algorithm is {session.training.algorithm}"))
+    given = Path(transfer.drfc_checkpoint.strip()).expanduser()
+    if given.is_absolute() and not given.exists() and not Path(f"{given}.index").is_file():
+        out.append(Problem(where, f"{given} does not exist (a DRfC model folder, its model/ "
+                                  "folder or a checkpoint prefix such as model/12_Step-3456.ckpt)"))
     return out
 
 

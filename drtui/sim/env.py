@@ -81,6 +81,9 @@ class SimConfig:
     lidar_noise: float = 0.01
     seed: int | None = None
     record_paths: bool = False  # keep each episode's front points (episode pictures)
+    # domain randomisation (drtui.sim.randomize); from_session leaves it off: the trainer
+    # turns it on for its training cars only, evaluation stays clean
+    randomization: object | None = None
 
     @classmethod
     def from_session(cls, session, num_cars: int = 1, **overrides) -> SimConfig:
@@ -186,6 +189,11 @@ class DeepRacerSim:
         if config.actions is not None:
             self.action_table = torch.tensor(config.actions, dtype=self.dtype)
         self._sensors = self._make_sensors()
+        self.randomizer = None
+        if config.randomization is not None:
+            from drtui.sim.randomize import Randomizer
+
+            self.randomizer = Randomizer(config.randomization, n, self.gen)
 
     # -- sensors ---------------------------------------------------------------------------
 
@@ -224,8 +232,13 @@ class DeepRacerSim:
         """Observations of every car at its current pose."""
         from drtui.sim.sensors import lidar as L
 
-        c, objs = self.car, self.objects
-        obs = {name: cam.render(c.x, c.y, c.yaw, objs) for name, cam in self._sensors.items()}
+        c, objs, rnd = self.car, self.objects, self.randomizer
+        if rnd is None:
+            obs = {name: cam.render(c.x, c.y, c.yaw, objs) for name, cam in self._sensors.items()}
+        else:
+            pose = rnd.camera_pose(c.x, c.y, c.yaw)
+            obs = {name: rnd.image(cam.render(*pose, objs))
+                   for name, cam in self._sensors.items()}
         lidars = [s for s in self.cfg.sensors if s in LIDARS]
         if lidars:
             ranges = self._lidar.ranges(c.x, c.y, c.yaw, objs)
@@ -259,6 +272,8 @@ class DeepRacerSim:
         self.episode_reward = self.episode_reward.masked_fill(mask, 0.0)
         for i in idx.tolist():
             self._paths[i] = []
+        if self.randomizer is not None:
+            self.randomizer.new_episodes(mask)
 
     def _start_poses(self, idx: torch.Tensor) -> torch.Tensor:
         """(k, 3) start poses x, y, yaw of cars idx. Without random object placement a start
@@ -384,7 +399,10 @@ class DeepRacerSim:
                 self._paths[i].append((px, py))
 
         # physics: the action acts for one step; the prepare step holds the car
-        steer_c, speed_c = clip_action(steer, speed)
+        if self.randomizer is not None:  # the car carries out a disturbed command
+            steer_c, speed_c = clip_action(*self.randomizer.actuate(steer, speed))
+        else:
+            steer_c, speed_c = clip_action(steer, speed)
         drive(c, steer_c, speed_c, moving=running)
         self.sim_time = self.sim_time + STEP_S
 

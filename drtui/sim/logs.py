@@ -38,9 +38,12 @@ def step_rows(record, cars: Iterable[int] | None = None) -> list[tuple]:
             r.all_wheels_on_track.tolist(), r.progress.double().tolist(),
             r.closest_waypoint.tolist(), r.tstamp.tolist(), r.status.tolist())
     picked = range(len(cols[0])) if cars is None else cars
+    # one track length, or one per car (multi-task: drtui.sim.multi)
+    lengths = r.track_length if isinstance(r.track_length, list) else [r.track_length] * len(
+        cols[0])
     return [(cols[0][i], float(cols[1][i]), cols[2][i], cols[3][i], cols[4][i], cols[5][i],
              cols[6][i], cols[7][i], cols[8][i], cols[9][i], cols[10][i], cols[11][i],
-             cols[12][i], r.track_length, cols[13][i], STATUS_NAMES[cols[14][i]], 0.0, 0,
+             cols[12][i], lengths[i], cols[13][i], STATUS_NAMES[cols[14][i]], 0.0, 0,
              r.wall_clock) for i in picked]
 
 

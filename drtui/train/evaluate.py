@@ -90,18 +90,22 @@ class ResetBehind(StartRule):
 
 
 def evaluate(run_dir: str | Path, laps: int | None = None, checkpoint: str = "best", *,
-             out: TextIO | None = None, is_continuous: bool | None = None) -> EvaluationResult:
+             out: TextIO | None = None, is_continuous: bool | None = None, policy=None,
+             folder: Path | None = None) -> EvaluationResult:
     """Drive `laps` evaluation trials (default session.evaluation.number_of_trials) with a
     checkpoint's greedy policy; write the metrics JSON and the lap picture. `out` receives
-    SIM_TRACE_LOG lines of trial 1 and one summary line per trial."""
+    SIM_TRACE_LOG lines of trial 1 and one summary line per trial. `policy` drives instead
+    of the checkpoint's own (a compressed one, say) and `folder` replaces
+    RUN_DIR/metrics/evaluation."""
     from drtui.train.trainer import torch_threads
 
     with torch_threads():
-        return _evaluate(Path(run_dir), laps, checkpoint, out, is_continuous)
+        return _evaluate(Path(run_dir), laps, checkpoint, out, is_continuous, policy, folder)
 
 
 def _evaluate(run_dir: Path, laps: int | None, checkpoint: str, out: TextIO | None,
-              is_continuous: bool | None) -> EvaluationResult:
+              is_continuous: bool | None, override=None,
+              folder: Path | None = None) -> EvaluationResult:
     from drtui.reward.check import load_reward_function
     from drtui.session import store as session_store
     from drtui.sim.car import STEP_S
@@ -115,6 +119,8 @@ def _evaluate(run_dir: Path, laps: int | None, checkpoint: str, out: TextIO | No
     continuous = ev.is_continuous if is_continuous is None else is_continuous
     n = laps or ev.number_of_trials
     policy, payload = ckpt.load_policy(run_dir, checkpoint)
+    if override is not None:  # needs GreedyPolicy's keys, discrete, net.frames and action()
+        policy = override
     reward_path = run_dir / "files" / "custom_files" / "reward_function.py"
     reward = load_reward_function(reward_path) if reward_path.is_file() else None
 
@@ -171,7 +177,7 @@ def _evaluate(run_dir: Path, laps: int | None, checkpoint: str, out: TextIO | No
             t.status = "time_up"
 
     stamp = time.strftime("%Y%m%d%H%M%S")
-    folder = run_dir / "metrics" / "evaluation"
+    folder = folder or run_dir / "metrics" / "evaluation"
     folder.mkdir(parents=True, exist_ok=True)
     metrics, clock = [], 0.0
     for t in trials:

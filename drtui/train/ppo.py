@@ -95,6 +95,8 @@ class PPO:
         # checked between minibatches: a stop request abandons the update (the weights of the
         # last complete iteration are on disk) instead of waiting out a long camera update
         self.interrupt: Callable[[], str | None] | None = None
+        # a term added to every minibatch loss (continual learning's EWC penalty)
+        self.extra_loss: Callable[[], Tensor] | None = None
 
     # -- acting ----------------------------------------------------------------------------
 
@@ -197,6 +199,8 @@ class PPO:
                 surrogate = torch.max(-mb_adv * ratio, -mb_adv * clipped).mean()
                 value_loss = value_loss_fn(out.value, b_returns[idx])
                 loss = surrogate - cfg.beta_entropy * entropy + VALUE_COEF * value_loss
+                if self.extra_loss is not None:
+                    loss = loss + self.extra_loss()
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 nn.utils.clip_grad_norm_(self.net.parameters(), MAX_GRAD_NORM)

@@ -174,6 +174,10 @@ class Trainer:
         self.best: dict | None = None
         self._stop_signal: int | None = None
         self._deadline = math.inf
+        # in-process use (drtui.research.lab): another world than the session's, and
+        # iterations without the in-training evaluation
+        self.world_override = None
+        self.evaluate_each_iteration = True
 
     # -- output ----------------------------------------------------------------------------
 
@@ -259,8 +263,6 @@ class Trainer:
     # -- setup -------------------------------------------------------------------------------
 
     def _setup(self) -> None:
-        from drtui.sim.env import DeepRacerSim, SimConfig
-        from drtui.sim.episode import StartRule
         from drtui.sim.logs import SimTraceCsv, SimTraceLog
         from drtui.runstore.tensorboard import ScalarWriter
         from drtui.session import store as session_store
@@ -268,30 +270,30 @@ class Trainer:
         self.session = session = session_store.load(self.run_dir / "session.toml")
         self.settings = s = settings_for(session, trace_all=self.trace_all, env=self.environ)
         torch.set_num_threads(s.threads)
-        self.reward = reward = self._reward_function()
+        self.reward = self._reward_function()
         seed = session.training.seed
         if seed is None:
             seed = int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
         self.seed = seed
         torch.manual_seed(seed)
 
-        cfg = SimConfig.from_session(session, s.cars, camera_size=s.camera_size, seed=seed)
-        self.sim = DeepRacerSim(cfg, reward)
-        cfg.max_steps = self._episode_limit(cfg)
-        trials = session.training.min_eval_trials
-        eval_start = StartRule(True, 1.0 / trials, session.training.start_position_offset, False)
-        eval_cfg = SimConfig.from_session(session, trials, camera_size=s.camera_size,
-                                          seed=seed + 1, start=eval_start)
-        self.eval_sim = DeepRacerSim(eval_cfg, reward)
-        eval_cfg.max_steps = cfg.max_steps
+        self.tasks = None  # multi-task: (name, session) of each worker's world
+        self.task_cars: list[int] | None = None  # cars per task (default: an even split)
+        if session.training.workers > 1:
+            from drtui.sim.multi import task_sessions
 
+            self.tasks = task_sessions(session)
+            s.cars = max(s.cars, len(self.tasks))  # at least one car a task
+            s.teacher = False  # the warm start distils on one world
+        self.curriculum = None
+        if session.research.curriculum is not None:
+            from drtui.train.curriculum import Curriculum
+
+            self.curriculum = Curriculum(session.research.curriculum, session)
+        self._build_sims()
         self.algo, self.build = self._make_algorithm(s.device)
         self.algo.interrupt = self._should_stop
-        frames = getattr(self.algo.net, "frames", 1)
-        shapes = self.sim.observation_shapes()
-        self.adapter, self.eval_adapter = ObsAdapter(shapes, frames), ObsAdapter(shapes, frames)
-        self.env = TrainEnv(self.sim, self.adapter, on_step=self._on_step,
-                            on_episode=self._on_episode, should_stop=self._should_stop)
+        self._build_env()
 
         metrics = self.run_dir / "metrics"
         self.metrics = _Metrics(metrics / "TrainingMetrics.json",
@@ -303,9 +305,12 @@ class Trainer:
         self.elapsed_before = 0.0
         self.distilled = False
         self._header()
+        if self.curriculum is not None and not self.resume:
+            self.log(self.curriculum.describe())
         if self.resume:
             self._restore()
         else:
+            self._transfer()
             self.metrics.flush()  # a fresh run starts with an empty TrainingMetrics.json
             self._checkpoint()  # 0_Step-0: a stop before the first update still has one
         limit_s = session.training.time_limit_minutes * 60.0 - self.elapsed_before
@@ -313,11 +318,78 @@ class Trainer:
         self._deadline = self.started + max(0.0, limit_s)
         self.env.reset()
 
-    def _reward_function(self):
+    def _world_session(self):
+        """The session as the simulator plays it now: the current curriculum stage's."""
+        if self.world_override is not None:
+            return self.world_override
+        return self.curriculum.session() if self.curriculum else self.session
+
+    def _build_sims(self) -> None:
+        """The training and evaluation simulators of the current world (curriculum stage)."""
+        from drtui.sim.env import DeepRacerSim, SimConfig
+        from drtui.sim.episode import StartRule
+        from drtui.sim.randomize import RandomizationConfig
+        from drtui.train.curriculum import capped_speeds
+
+        s, seed, world = self.settings, self.seed, self._world_session()
+        reward = self.reward
+        if self.curriculum is not None and self.curriculum.stage.reward_params:
+            reward = self._reward_function(world)
+        cap = self.curriculum.max_speed() if self.curriculum else None
+
+        def train_sim(task_session, cars: int, task_seed: int):
+            cfg = capped_speeds(SimConfig.from_session(
+                task_session, cars, camera_size=s.camera_size, seed=task_seed,
+                randomization=RandomizationConfig.from_session(task_session)), cap)
+            sim = DeepRacerSim(cfg, reward)
+            cfg.max_steps = self._episode_limit(cfg, sim)
+            return sim
+
+        if self.tasks is None:
+            self.sim = train_sim(world, s.cars, seed)
+        else:  # multi-task: the cars split between the workers' worlds (drtui.sim.multi)
+            from drtui.sim.multi import MultiSim
+
+            k = len(self.tasks)
+            sizes = self.task_cars or [s.cars // k + (i < s.cars % k) for i in range(k)]
+            self.sim = MultiSim([train_sim(t, n, seed + 101 * i) for i, ((_, t), n)
+                                 in enumerate(zip(self.tasks, sizes))],
+                                [name for name, _ in self.tasks])
+        cfg = self.sim.cfg
+        trials = world.training.min_eval_trials
+        eval_start = StartRule(True, 1.0 / trials, world.training.start_position_offset, False)
+        eval_cfg = capped_speeds(SimConfig.from_session(world, trials, camera_size=s.camera_size,
+                                                        seed=seed + 1, start=eval_start), cap)
+        self.eval_sim = DeepRacerSim(eval_cfg, reward)
+        eval_cfg.max_steps = cfg.max_steps
+
+    def _build_env(self) -> None:
+        frames = getattr(self.algo.net, "frames", 1)
+        shapes = self.sim.observation_shapes()
+        self.adapter, self.eval_adapter = ObsAdapter(shapes, frames), ObsAdapter(shapes, frames)
+        total = self.env.total_steps if hasattr(self, "env") else 0
+        self.env = TrainEnv(self.sim, self.adapter, on_step=self._on_step,
+                            on_episode=self._on_episode, should_stop=self._should_stop)
+        self.env.total_steps = total
+
+    def _promote(self) -> None:
+        """The next curriculum stage: new simulators, the same policy and optimiser."""
+        self._build_sims()
+        self._build_env()
+        self.env.reset()
+        self.log(self.curriculum.describe())
+        self._state(stage={"index": self.curriculum.state.index + 1,
+                           "total": self.curriculum.total, "name": self.curriculum.stage.name})
+
+    def _reward_function(self, world_session=None):
         from drtui.reward.check import load_reward_function
 
         path = self.run_dir / "files" / "custom_files" / "reward_function.py"
-        if path.is_file():
+        if world_session is not None:  # a curriculum stage's own reward parameters
+            from drtui.files.render import reward_function_py
+
+            source = reward_function_py(world_session, self.run_dir)
+        elif path.is_file():
             source = path.read_text(encoding="utf-8")
         else:  # a run folder without generated files: render the session's reward
             from drtui.files.render import reward_function_py
@@ -331,14 +403,14 @@ class Trainer:
             raise UserError(f"reward_function.py could not be loaded: "
                             f"{type(err).__name__}: {err}") from None
 
-    def _episode_limit(self, cfg) -> int:
+    def _episode_limit(self, cfg, sim=None) -> int:
         """simapp's 10000 steps, or two laps at the slowest speed if that is fewer: a car
         that circles on the road must not hold up an iteration for minutes."""
         from drtui.sim.car import STEP_S
         from drtui.sim.episode import MAX_STEPS
 
         slowest = max(0.1, min(cfg.speed_range))
-        laps = EPISODE_LIMIT_LAPS * self.sim.track.length / (slowest * STEP_S)
+        laps = EPISODE_LIMIT_LAPS * (sim or self.sim).track.length / (slowest * STEP_S)
         return min(MAX_STEPS, math.ceil(laps))
 
     def _make_algorithm(self, device: str):
@@ -408,6 +480,7 @@ class Trainer:
                 "total_steps": self.env.total_steps, "episodes": self.metrics.episodes,
                 "elapsed_s": self._elapsed(), "seed": self.seed, "name": self._name(),
                 "distilled": self.distilled,
+                "curriculum": self.curriculum.state_dict() if self.curriculum else None,
                 "rng": {"torch": torch.get_rng_state(), "sim": self.sim.gen.get_state(),
                         "eval_sim": self.eval_sim.gen.get_state()}}
 
@@ -427,6 +500,35 @@ class Trainer:
         ckpt.write_index(self.run_dir, index)
         self.log(f"Checkpoint> Saving in path=['./checkpoint/agent/{self.last_name}']")
 
+    def _transfer(self) -> None:
+        """[research.transfer]: start from another run's weights, or from a DRfC model's
+        TensorFlow checkpoint (transfer.py)."""
+        spec = self.session.research.transfer
+        if spec is None:
+            return
+        from drtui.train.transfer import (TransferError, resolve_source, transfer_from_tf,
+                                          transfer_into)
+
+        workspace = self.run_dir.parent.parent  # RUN_DIR is WORKSPACE/runs/ID
+        network = self.session.network.architecture
+        try:
+            if spec.drfc_checkpoint:
+                given = Path(spec.drfc_checkpoint).expanduser()
+                report = transfer_from_tf(self.algo.net, given if given.is_absolute()
+                                          else workspace / given, spec.checkpoint, network)
+            else:
+                report = transfer_into(self.algo.net, resolve_source(spec.from_run, workspace),
+                                       spec.checkpoint, network)
+        except TransferError as err:
+            raise UserError(str(err)) from None
+        if hasattr(self.algo, "target"):  # SAC: the target critic follows the critic
+            self.algo.target.load_state_dict(self.algo.critic.state_dict())
+        self.distilled = True  # a transferred policy needs no teacher warm start
+        self.log(report.line())
+        self._state(transfer={"source": report.source, "copied": len(report.copied),
+                              "fresh": sorted({n.rsplit(".", 1)[0] for n in report.fresh}),
+                              "notes": report.notes})
+
     def _restore(self) -> None:
         try:
             payload = ckpt.load(self.run_dir, "last")
@@ -436,7 +538,18 @@ class Trainer:
                 payload["build"]["obs_spec"] != self.build["obs_spec"]:
             raise UserError("cannot resume: the checkpoint was trained with another network "
                             "or observation size (DRTUI_CAMERA_SIZE?)")
-        self.algo.load_state_dict(payload["algorithm"])
+        try:
+            self.algo.load_state_dict(payload["algorithm"])
+        except (RuntimeError, KeyError) as err:  # layer shapes of another drtui version
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise UserError(f"cannot resume: the checkpoint's layers do not fit this drtui's "
+                            f"{self.build['network']} ({first[:200]})") from None
+        if self.curriculum is not None and payload.get("curriculum"):
+            self.curriculum.load_state_dict(payload["curriculum"])
+            if self.curriculum.state.index:  # the stage it was in: its world, then its RNGs
+                self._build_sims()
+                self._build_env()
+            self.log(self.curriculum.describe())
         self.iteration = int(payload["iteration"])
         self.env.total_steps = int(payload["total_steps"])
         self.elapsed_before = float(payload.get("elapsed_s", 0.0))
@@ -491,7 +604,7 @@ class Trainer:
         t0 = time.monotonic()
         spec = self.algo.net.action_spec
         teacher, teacher_steps = train_teacher(
-            self.session, self.reward, spec, seed=self.seed, log=self.log,
+            self._world_session(), self.sim.reward_function, spec, seed=self.seed, log=self.log,
             should_stop=self._should_stop, episode_limit=self.sim.cfg.max_steps,
             eval_trials=self.eval_sim.n)
         quiet = TrainEnv(self.sim, self.adapter, should_stop=self._should_stop)
@@ -533,10 +646,34 @@ class Trainer:
                  f"{_fmt(summary.mean_progress)}%, laps {_fmt(summary.completion_rate, 2)}, "
                  f"mean reward {_fmt(summary.mean_reward)}, {steps} env steps in {wall:.1f} s "
                  f"({steps / max(wall, 1e-9):.0f}/s)")
+        if self.tasks is not None:
+            self._task_metrics(it)
         self._state(iteration=it, total_steps=self.env.total_steps, last=self.last_name)
         if self._should_stop():
             return
-        self._evaluate(it)
+        if self.evaluate_each_iteration:
+            self._evaluate(it)
+        if self.curriculum is not None and self.curriculum.observe(summary.mean_progress):
+            self._promote()
+            # saved without a Checkpoint> line (that line marks an iteration's end): a resume
+            # continues in the new stage
+            ckpt.save(self.run_dir, self._payload())
+
+    def _task_metrics(self, it: int) -> None:
+        """Multi-task: each worker's world gets its own line (TaskIteration events) and
+        TensorBoard scalars."""
+        total = len(self.tasks)
+        for k, (name, _) in enumerate(self.tasks):
+            ends = [e for e in self.iter_ends if self.sim.task(e.car) == k]
+            progress, _ = _mean_std([e.progress for e in ends])
+            reward, _ = _mean_std([e.reward for e in ends])
+            laps = sum(e.status == "lap_complete" for e in ends) / len(ends) if ends else None
+            self.log(f"## drtui: task {k + 1}/{total} {name}: iteration {it}, {len(ends)} "
+                     f"episodes, mean progress {_fmt(progress, 2)}%, laps {_fmt(laps, 3)}, "
+                     f"mean reward {_fmt(reward, 3)}")
+            self.tb.add_scalars(it, {f"task{k + 1}/mean_progress": progress,
+                                     f"task{k + 1}/completion_rate": laps,
+                                     f"task{k + 1}/mean_reward": reward})
 
     def _summary(self, it: int, epochs: list[dict]):
         from drtui.events import IterationEnd

@@ -1,8 +1,10 @@
 """drtui.train.networks: every catalogued network builds, runs and trains at the input sizes
-the simulator gives; the DeepRacer networks match simapp's layer specs."""
+the simulator gives; the DeepRacer networks match simapp's layer specs and the parameter counts
+of the graphs Coach builds in TensorFlow."""
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 
@@ -61,13 +63,17 @@ def dense_params(n_in: int, n_out: int) -> int:
     return n_in * n_out + n_out
 
 
-def conv_stack(convs, shape) -> tuple[int, int]:
-    """(parameters, flattened output width) of valid-padding conv layers on a (C, H, W) input."""
+def conv_stack(convs, shape, dense=()) -> tuple[int, int]:
+    """(parameters, flattened output width) of valid-padding conv layers on a (C, H, W) input,
+    then dense layers applied at each position of the last map (Coach's camera embedder
+    flattens after its Dense layers)."""
     c, h, w = shape
     params = 0
     for filters, kernel, stride in convs:
         params += kernel * kernel * c * filters + filters
         c, h, w = filters, conv_out(h, kernel, stride), conv_out(w, kernel, stride)
+    for units in dense:
+        params, c = params + dense_params(c, units), units
     return params, c * h * w
 
 
@@ -79,9 +85,17 @@ def dense_stack(width: int, units) -> tuple[int, int]:
 
 
 def expected_deepracer_params(convs, dense, middleware, shape, n_actions) -> int:
-    conv, width = conv_stack(convs, shape)
-    fc, width = dense_stack(width, (*dense, *middleware))
-    return conv + fc + dense_params(width, n_actions) + dense_params(width, 1)  # policy + value
+    camera, width = conv_stack(convs, shape, dense)
+    fc, width = dense_stack(width, middleware)
+    return camera + fc + dense_params(width, n_actions) + dense_params(width, 1)  # policy + value
+
+
+# Trainable variables of Coach's policy network (main_level/agent/main/online/network_1: camera
+# embedder, middleware, ppo_head_0) for one FRONT_FACING_CAMERA at 160x120 and 5 discrete
+# actions, counted in real TensorFlow 2.15 on the graph tests/data/tf_checkpoint/make_fixture.py
+# builds (its build(), Coach's layer names and order); DEEP_CONVOLUTIONAL_NETWORK's was also
+# counted in a real-size checkpoint. drtui's network is that plus its value head.
+TF_POLICY_PARAMETERS = {SHALLOW: 5_842_085, DEEP: 28_744_741, DEEP_DEEP: 2_777_285}
 
 
 def assert_finite(*tensors) -> None:
@@ -183,6 +197,29 @@ def test_deepracer_parameter_counts_match_layer_specs(network):
     assert parameter_count(network.name, spec, N_ACTIONS) == expected
     built = build(network.name, spec, N_ACTIONS)
     assert sum(p.numel() for p in built.parameters()) == expected
+
+
+@pytest.mark.parametrize("name", [SHALLOW, DEEP, DEEP_DEEP])
+def test_deepracer_networks_have_tensorflows_parameter_counts(name):
+    net = build(name, obs_spec_for(("FRONT_FACING_CAMERA",), FULL), 5)
+    value_head = sum(p.numel() for p in net.value_head.parameters())
+    assert sum(p.numel() for p in net.parameters()) - value_head == TF_POLICY_PARAMETERS[name]
+
+
+def test_camera_dense_layers_act_at_each_position_of_the_last_conv_map():
+    """At 160x120 DEEP's Dense 64 runs on a 25x35 map and the middleware takes 25*35*64
+    inputs (DEEP_DEEP: 3x6x512); each position's output depends on that position alone."""
+    spec = obs_spec_for(("FRONT_FACING_CAMERA",), FULL)
+    for name, map_shape in ((DEEP, (64, 25, 35)), (DEEP_DEEP, (512, 3, 6))):
+        camera = build(name, spec, 5).encoder.embedders["camera"]
+        assert camera.map_shape == map_shape and camera.out_dim == math.prod(map_shape)
+    torch.manual_seed(0)
+    head = camera.net[2 * camera.n_convs:]  # DEEP_DEEP's two dense layers and the flatten
+    grid = torch.rand(1, 64, 3, 6)
+    changed = grid.clone()
+    changed[0, :, 1, 4] += 1.0  # one position of the conv map
+    diff = (head(grid) - head(changed)).reshape(512, 3, 6).abs().sum(0)
+    assert diff[1, 4] > 0 and diff.sum() == diff[1, 4]
 
 
 def test_stereo_and_lidar_embedders_follow_simapp():

@@ -107,6 +107,11 @@ def as_float(x: Tensor) -> Tensor:
     return x.float().div_(255.0) if x.dtype == torch.uint8 else x
 
 
+# a leaf for torch.fx: its dtype test is not traceable, and static quantisation (compress.py)
+# traces the whole policy
+torch.fx.wrap("as_float")
+
+
 class Encoder(nn.Module):
     """obs dict -> (N, out_dim): embed each input, merge (concatenate), then the middleware.
 
