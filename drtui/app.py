@@ -94,8 +94,31 @@ class DrtuiApp(App[int]):
         from drtui.screens.home import HomeScreen
 
         self.push_screen(HomeScreen())
+        self._startup_sweep()
         if self.start_session is not None:
             self.call_after_refresh(self.open_session, self.start_session, self.start_step)
+
+    @work(thread=True, exclusive=True, group="sweep", exit_on_error=False,
+          description="Looking for cloud machines no active run owns.")
+    def _startup_sweep(self) -> None:
+        """Warn of machines still billing that no active run owns (drtui runs sweep); only
+        the clouds this workspace's runs have used are asked. In a thread: the providers'
+        modules and calls never hold up the screen."""
+        import asyncio
+
+        from drtui.backends.sweep import running_orphans_text, startup_check
+
+        try:
+            result = asyncio.run(startup_check(self.workspace))
+        except Exception:  # noqa: BLE001 - the sweep must never stop the studio opening
+            return
+        running = [o for o in result.orphans if o.running] if result else []
+        if running:
+            self.call_from_thread(
+                self.notify, running_orphans_text(result) + "\n`drtui runs sweep "
+                "--terminate` ends them.", title=f"! {len(running)} cloud machine"
+                f"{'s' * (len(running) != 1)} still running with no active run",
+                severity="warning", timeout=30)
 
     def show_path(self, path: Path) -> str:
         return display_path(path, self.workspace)

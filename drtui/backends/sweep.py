@@ -131,6 +131,24 @@ async def sweep(workspace: Path, providers: list[str] | None = None) -> SweepRes
     return result
 
 
+async def startup_check(workspace: Path) -> SweepResult | None:
+    """The sweep the studio runs as it starts: only the providers the workspace's runs have
+    used (someone who never trained in a cloud gets no cloud call); None when there are none."""
+    used = {str(r.state.get("provider")) for r in workspace_runs(workspace)} - {"local", "ssh"}
+    if not used:  # nothing loaded, nobody asked
+        return None
+    used = sorted(used & set(_sweepers()))
+    return await sweep(Path(workspace), used) if used else None
+
+
+def running_orphans_text(result: SweepResult) -> str:
+    """One line per running orphan, for a notification."""
+    rows = [o for o in result.orphans if o.running]
+    return "\n".join(f"{o.provider} {o.id} ({o.state}"
+                     + (f", ${o.per_hour:.2f}/h" if o.per_hour else "")
+                     + (f", run {o.run_id}" if o.run_id else "") + ")" for o in rows)
+
+
 def _describe(exc: BaseException, aws_error) -> str:
     from drtui.errors import DrtuiError
 
