@@ -273,3 +273,20 @@ def test_lidar_config_rules(starter_data):
 def test_schema_version_is_checked(starter_data):
     data = with_changes(starter_data, schema_version=99)
     assert problems(data)["schema_version"] == "this drtui reads schema_version 1; got 99"
+
+
+def test_deepracer_on_aws_rules_are_checked_before_launch(starter_data):
+    data = copy.deepcopy(starter_data)
+    data["backend"] = {"provider": "deepracer-on-aws", "runner": "deepracer-on-aws",
+                       "deepracer_on_aws": {"api_url": "https://example.invalid/prod"}}
+    data["network"] = {"architecture": "DEEP_CONVOLUTIONAL_NETWORK"}
+    data["training"]["time_limit_minutes"] = 5
+    data["race"]["type"] = "HEAD_TO_BOT"
+    found = {p.path: p.message for p in problems_in(data)[1]}
+    assert "DeepRacer on AWS always trains" in found["network.architecture"]
+    assert "10 to 1440 minutes (got 5)" in found["training.time_limit_minutes"]
+    assert "TIME_TRIAL or OBJECT_AVOIDANCE" in found["race.type"]
+    data["network"] = {"architecture": "DEEP_CONVOLUTIONAL_NETWORK_SHALLOW"}
+    data["training"]["time_limit_minutes"] = 60
+    data["race"]["type"] = "TIME_TRIAL"
+    assert problems_in(data)[1] == []

@@ -95,17 +95,14 @@ _HP_KEYS = ("batch_size", "num_epochs", "stack_size", "lr", "beta_entropy", "e_g
             "exploration_type", "sac_alpha")
 
 
-def model_definition(session, files: dict[str, str]) -> dict[str, Any]:
-    """CreateModel's modelDefinition for a session and its rendered files (the run's
-    model_metadata.json, hyperparameters.json and reward_function.py). Refuses, with every
-    reason, what a DRoA deployment cannot train."""
+def session_problems(session) -> list:
+    """Every reason a DRoA deployment cannot train this session (one Problem each). Called by
+    `drtui validate` and the wizard (through session_problems) and again at launch."""
     from drtui.session.validate import Problem
 
     problems: list[Problem] = []
     add = lambda path, msg: problems.append(Problem(path, msg))  # noqa: E731
-    metadata = json.loads(files["model_metadata.json"])
-    hp = json.loads(files["hyperparameters.json"])
-
+    hp = session.effective_hyperparameters()
     track, why = track_config(session.track.world, session.track.reverse)
     if why:
         add("track.world", why)
@@ -122,27 +119,40 @@ def model_definition(session, files: dict[str, str]) -> dict[str, Any]:
     if session.car.body_shell != "deepracer":
         add("car.body_shell", "drtui sends DeepRacer on AWS the deepracer shell only "
                               f"(got {session.car.body_shell!r})")
-    # DRoA's ModelDescription allows only letters, digits, '-' and spaces: keep those
-    desc = " ".join(re.sub(r"[^A-Za-z0-9 -]", " ", session.model.description).split())[:255]
-    algo = metadata["training_algorithm"]
     if not 3 <= hp["num_epochs"] <= 10:
         add("hyperparameters.num_epochs", "DeepRacer on AWS accepts 3 to 10")
     if not 1e-8 <= hp["lr"] <= 1e-3:
         add("hyperparameters.lr", "DeepRacer on AWS accepts 1e-8 to 1e-3")
     if not 1 <= hp["num_episodes_between_training"] <= 100:
         add("hyperparameters.num_episodes_between_training", "DeepRacer on AWS accepts 1 to 100")
-    if algo == "sac" and hp["num_episodes_between_training"] != 1:
+    if session.training.algorithm == "sac" and hp["num_episodes_between_training"] != 1:
         add("hyperparameters.num_episodes_between_training",
             "DeepRacer on AWS trains sac with 1 episode between trainings")
-    if metadata.get("action_space_type") == "continuous" and \
-            metadata["action_space"]["speed"]["low"] < 0.5:
+    space = session.action_space
+    if space.type == "continuous" and space.speed.low < 0.5:
         add("action_space.speed.low", "DeepRacer on AWS's continuous speeds start at 0.5 m/s")
     oa = session.race.object_avoidance
     if race == "OBJECT_AVOIDANCE" and (oa.object_positions and len(oa.object_positions) or
                                        oa.number_of_obstacles) > 6:
         add("race.object_avoidance.number_of_obstacles", "DeepRacer on AWS places 1 to 6 objects")
+    return problems
+
+
+def model_definition(session, files: dict[str, str]) -> dict[str, Any]:
+    """CreateModel's modelDefinition for a session and its rendered files (the run's
+    model_metadata.json, hyperparameters.json and reward_function.py). Refuses, with every
+    reason, what a DRoA deployment cannot train."""
+    problems = session_problems(session)
     if problems:
         raise InvalidInput(problems)
+    metadata = json.loads(files["model_metadata.json"])
+    hp = json.loads(files["hyperparameters.json"])
+    track, _ = track_config(session.track.world, session.track.reverse)
+    race, minutes = session.race.type, session.training.time_limit_minutes
+    oa = session.race.object_avoidance
+    # DRoA's ModelDescription allows only letters, digits, '-' and spaces: keep those
+    desc = " ".join(re.sub(r"[^A-Za-z0-9 -]", " ", session.model.description).split())[:255]
+    algo = metadata["training_algorithm"]
 
     from drtui.catalog.sensors import CAMERAS, LIDARS
 

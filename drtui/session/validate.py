@@ -140,6 +140,10 @@ def session_problems(session: Session) -> list[Problem]:
     if b.provider == "deepracer-on-aws" and not b.deepracer_on_aws.api_url:
         add("backend.deepracer_on_aws.api_url", "the deepracer-on-aws provider needs the "
                                                 "deployment's API URL")
+    if b.runner == "deepracer-on-aws":  # what the managed service accepts (its API's rules)
+        from drtui.backends.droa import session_problems as droa_problems
+
+        out.extend(droa_problems(session))
     return out
 
 
