@@ -105,14 +105,15 @@ def _cell(v) -> str:
             return ""
         if v != 0 and abs(v) < 0.01:
             return f"{v:.1e}"
-        return f"{v:.2f}" if abs(v) < 1000 else f"{v:.0f}"
+        # three significant places or so: the tables must fit an 80-column terminal
+        return f"{v:.2f}" if abs(v) < 10 else f"{v:.1f}" if abs(v) < 1000 else f"{v:.0f}"
     return str(v)
 
 
 HEADERS = {  # short headers so the tables fit 80 columns
     "iteration": "iter", "episodes": "eps", "reward_mean": "reward", "reward_std": "±",
     "progress_mean": "progress", "progress_std": "±", "time_mean": "time s", "time_std": "±",
-    "completion_rate": "laps %", "lap_time_mean": "lap s", "lap_time_min": "best",
+    "completion_rate": "lap rate", "lap_time_mean": "lap s", "lap_time_min": "best",
     "lap_time_max": "worst", "episode": "ep", "worker": "w", "start_at": "start",
     "complete": "lap", "lap_time": "lap s", "train_reward": "reward",
     "train_completion": "progress", "train_time": "time s", "train_completed": "laps",
@@ -152,8 +153,13 @@ def print_report(report, shown: int = 20) -> None:
               f"{episodes} training episodes", soft_wrap=True)
     for note in lo.notes:
         con.print(f"  note: {note}", soft_wrap=True)
-    if len(report.iterations):
-        con.print(table_of(report.iterations, "Training progress per iteration"))
+    if len(report.iterations):  # two tables: 17 columns do not fit 80 (or 120) columns
+        it = report.iterations
+        train = [c for c in it.columns if not str(c).startswith("eval_")]
+        con.print(table_of(it, "Training progress per iteration", train))
+        evals = [c for c in it.columns if str(c).startswith("eval_")]
+        if evals and it[evals].notna().any().any():
+            con.print(table_of(it, "Evaluation after each iteration", ["iteration", *evals]))
     if len(report.episodes):
         con.print(table_of(report.episodes.tail(shown),
                            f"Episodes (last {min(shown, len(report.episodes))})"))
