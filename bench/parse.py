@@ -87,8 +87,8 @@ def main() -> int:
     del df
 
     print(f"\n{'loader':30} {'wall s':>8} {'cpu s':>8} {'lines/s':>12} {'steps':>10}")
-    for name, (wall, cpu, n) in rows.items():
-        print(f"{name:30} {wall:8.2f} {cpu:8.2f} {args.lines / wall:12,.0f} {n:10,}")
+    for name, (wall, cpu, n) in rows.items():  # steps, not --lines: a reused --file may differ
+        print(f"{name:30} {wall:8.2f} {cpu:8.2f} {n / wall:12,.0f} {n:10,}")
     (dw, dc, _), (uw, uc, _) = rows.values()
     print(f"\ndrtui is {uw / dw:.1f}x faster (wall), {uc / dc:.1f}x (CPU)")
     return 0

@@ -40,6 +40,10 @@ class FilesWritten(Message):
     paths: list[Path]
 
 
+class SessionSaved(Message):
+    """Posted to the active screen after a save, so the review can say it is saved."""
+
+
 def display_path(path: Path, base: Path | None = None) -> str:
     """A path as the user thinks of it: relative to the workspace (or the current folder)
     when inside it, else with ~ for the home folder. Also keeps snapshots machine-independent."""
@@ -283,6 +287,7 @@ class DrtuiApp(App[int]):
         draft.mark_saved()
         self.notify(f"✓ Saved {self.show_path(draft.session_path)}")
         self.screen.refresh_bindings()
+        self.screen.post_message(SessionSaved())
 
     def action_write_files(self) -> None:
         """Render and write the DRfC files to the output folder; refused with problems."""

@@ -46,12 +46,16 @@ def _problems_out(problems: list, as_json: bool) -> None:
             {"path": p.path, "message": p.message} if hasattr(p, "path") else
             {"path": "", "message": str(p)} for p in problems]})
         return
+    from rich.markup import escape
+
     con = _console(stderr=True)
     con.print(f"[bold red]{len(problems)} problem{'s' if len(problems) != 1 else ''}:[/]")
     for p in problems:
         path = getattr(p, "path", "")
         msg = getattr(p, "message", str(p))
-        con.print(f"  [bold]{path}[/]: {msg}" if path else f"  {msg}", markup=True)
+        # escaped: key paths such as workers[worker=2].track.world are not rich markup
+        con.print(f"  [bold]{escape(path)}[/]: {escape(msg)}" if path else f"  {escape(msg)}",
+                  markup=True)
 
 
 # --- commands ---------------------------------------------------------------------------
@@ -333,8 +337,10 @@ async def _run_and_follow(run, *, start: bool, resume: bool = False, as_json: bo
         loop.remove_signal_handler(signal.SIGINT)
     run.reload()
     if not as_json:
+        from rich.markup import escape
+
         _console().print(f"\nrun [bold]{run.id}[/]: {run.status}"
-                         + (f" ({run.state['error']})" if run.state.get("error") else ""))
+                         + (f" ({escape(run.state['error'])})" if run.state.get("error") else ""))
     return 0 if run.status in ("finished", "stopped") else 1
 
 

@@ -49,7 +49,8 @@ async def test_detached_process_survives_and_log_is_tailed_by_offset(peer, tmp_p
 
     host2 = SshHost(target(peer))
     got, offset = [], 0
-    for _ in range(300):
+    deadline = asyncio.get_running_loop().time() + 120  # a deadline, not a count: CI is slow
+    while asyncio.get_running_loop().time() < deadline:
         chunk = await host2.read_from(str(log), offset)
         got += chunk.lines
         offset = chunk.offset
@@ -103,3 +104,51 @@ async def test_wrong_key_is_refused(peer, tmp_path):
                              known_hosts=str(peer.known_hosts)))
     with pytest.raises(SshError, match="permission denied"):
         await host.ensure()
+
+
+async def test_no_user_means_the_default_user(peer):
+    # `user` is optional in [backend.ssh]: leaving it out must connect as the default user,
+    # not fail inside asyncssh (username=None) after every retry
+    host = SshHost(SshTarget("127.0.0.1", peer.port, identity_file=str(peer.client_key),
+                             known_hosts=str(peer.known_hosts)), retries=1)
+    try:
+        assert (await host.run(["echo", "hi"])).stdout == "hi\n"
+    finally:
+        await host.close()
+
+
+async def test_a_detached_start_cut_by_a_drop_is_not_run_again(peer, tmp_path):
+    # the start may have run before the connection dropped: a second try could start a
+    # second trainer on the same run, so the drop is reported instead
+    import asyncssh
+
+    from drtui.backends.ssh import SshUnreachable
+
+    host = SshHost(target(peer), backoff=0.05)
+    sent = []
+
+    class Dropping:
+        def is_closed(self) -> bool:
+            return False
+
+        async def run(self, command, **kw):
+            sent.append(command)
+            raise asyncssh.ConnectionLost("dropped after the command went out")
+
+    host._conn = Dropping()
+    log = tmp_path / "remote" / "once.log"
+    with pytest.raises(SshUnreachable, match="connection lost"):
+        await host.start_detached(["sh", "-c", "echo started"], log_path=str(log))
+    assert len(sent) == 1 and not log.exists()  # tried once, not again on a new connection
+    assert (await host.run(["echo", "back"])).stdout == "back\n"  # later calls reconnect
+    await host.close()
+
+
+async def test_a_missing_key_file_is_refused_at_once(peer, tmp_path):
+    host = SshHost(SshTarget("127.0.0.1", peer.port, user="racer",
+                             identity_file=str(tmp_path / "no-such-key"),
+                             known_hosts=str(peer.known_hosts)), backoff=5.0)
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(SshError, match="identity_file .*no-such-key: no such key file"):
+        await host.ensure()
+    assert asyncio.get_running_loop().time() - started < 5.0  # no retries with backoff

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,11 +20,19 @@ from drtui.session.starter import starter
 
 LOG = Path(__file__).parent / "data" / "logs" / "console-sagemaker-training-excerpt.log"
 
-# A stand-in training process: writes a real SageMaker log a few lines at a time.
+# A stand-in training process: writes a real SageMaker log a few lines at a time. It holds
+# back from line HOLD (past the first iteration's end, before the second's) until the GATE
+# file exists, so the first reader stops mid-log however slow the machine is.
+HOLD = 120
 WRITER = """
-import sys, time
+import os, sys, time
 lines = open(sys.argv[1]).read().splitlines(True)
+gate, hold, deadline = sys.argv[2], int(sys.argv[3]), time.monotonic() + 120
 for i, line in enumerate(lines):
+    if i == hold:
+        sys.stdout.flush()
+        while not os.path.exists(gate) and time.monotonic() < deadline:
+            time.sleep(0.01)
     sys.stdout.write(line)
     if i % 20 == 0:
         sys.stdout.flush(); time.sleep(0.01)
@@ -65,8 +75,9 @@ def test_partial_lines_wait_for_their_newline(tmp_path):
 async def test_follow_survives_a_restart_without_gap_or_duplicate(tmp_path):
     run = make_run(tmp_path)
     host = LocalHost()
-    pid = await host.start_detached([sys.executable, "-c", WRITER, str(LOG)],
-                                    log_path=str(run.log_path))
+    gate = tmp_path / "go-on"
+    pid = await host.start_detached([sys.executable, "-c", WRITER, str(LOG), str(gate),
+                                     str(HOLD)], log_path=str(run.log_path))
     run.update(pid=pid, status="running")
 
     async def alive() -> bool:
@@ -79,6 +90,7 @@ async def test_follow_survives_a_restart_without_gap_or_duplicate(tmp_path):
             break  # drtui "dies" here: the generator is dropped mid-stream
     saved = store.load(run.path).state["log_offset"]
     assert 0 < saved < LOG.stat().st_size
+    gate.touch()  # the trainer goes on writing while no drtui reads
 
     resumed = store.load(run.path)  # a new drtui process reads the state back
     second = [e async for e in follow(resumed, host, alive=alive, poll=0.02)]
@@ -89,3 +101,28 @@ async def test_follow_survives_a_restart_without_gap_or_duplicate(tmp_path):
     seen = [e.iteration for e in first + second if isinstance(e, IterationEnd)]
     assert seen == sorted(set(seen)) and seen[0] == 1  # nothing repeated after the restart
     assert store.load(run.path).state["log_offset"] == LOG.stat().st_size
+
+
+async def test_stopping_a_run_that_already_ended_changes_nothing(tmp_path, monkeypatch):
+    """`drtui runs stop` on a run whose trainer ended (never attached since) keeps the
+    status the trainer wrote and signals nobody: its pid may belong to another process."""
+    from drtui.runstore import launch
+
+    run = make_run(tmp_path)
+    host = LocalHost()
+    pid = await host.start_detached([sys.executable, "-c", "pass"], log_path=str(run.log_path))
+    run.update(pid=pid, status="running", started=time.time())
+    deadline = time.monotonic() + 60
+    while await host.is_running(pid):
+        assert time.monotonic() < deadline, "the stand-in trainer did not end"
+        await asyncio.sleep(0.02)
+    run.update(status="finished")  # as the trainer records it at its end
+    sent = []
+
+    async def record(self, pid, sig=None):
+        sent.append((pid, sig))
+
+    monkeypatch.setattr(LocalHost, "signal", record)
+    await launch.stop(run, grace=5)
+    assert sent == []
+    assert run.reload().status == "finished" and run.state["released"]

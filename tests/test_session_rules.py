@@ -261,6 +261,22 @@ def test_sac_single_worker_and_worker_overrides(starter_data):
     assert found["workers"] == "worker 2 is configured more than once"
 
 
+def test_validate_prints_worker_key_paths_as_written(starter_data, tmp_path, capsys):
+    """`drtui validate` prints each key path verbatim: workers[worker=3] is not rich markup."""
+    import tomli_w
+
+    from drtui.cli import main
+
+    data = copy.deepcopy(starter_data)
+    data["workers"] = [{"worker": 3, "track": {"world": "nope"}}]
+    path = tmp_path / "s.toml"
+    path.write_bytes(tomli_w.dumps(data).encode())
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "workers[worker=3].track.world: unknown track 'nope'" in err
+    assert "workers[worker=3].worker: worker 3 does not exist" in err
+
+
 def test_lidar_config_rules(starter_data):
     data = with_changes(starter_data, car__lidar_config={"num_sectors": 6})
     found = problems(data)

@@ -116,9 +116,9 @@ HEADERS = {  # short headers so the tables fit 80 columns
     "completion_rate": "lap rate", "lap_time_mean": "lap s", "lap_time_min": "best",
     "lap_time_max": "worst", "episode": "ep", "worker": "w", "start_at": "start",
     "complete": "lap", "lap_time": "lap s", "train_reward": "reward",
-    "train_completion": "progress", "train_time": "time s", "train_completed": "laps",
+    "train_completion": "progress", "train_time": "time s", "train_completed": "lap rate",
     "train_episodes": "eps", "eval_reward": "eval reward", "eval_completion": "eval prog",
-    "eval_time": "eval s", "eval_completed": "eval laps", "eval_episodes": "eval eps",
+    "eval_time": "eval s", "eval_completed": "eval lap rate", "eval_episodes": "eval eps",
     "policy_loss": "loss", "kl_divergence": "KL", "new_reward": "new reward",
 }
 

@@ -105,6 +105,24 @@ def unique_episodes(df):
     return df.sort_values(["unique_episode", "steps"], kind="stable").reset_index(drop=True)
 
 
+# the fields of a metrics entry that the tables read
+TRAINING_FIELDS = ("episode", "trial", "phase", "reward_score", "completion_percentage",
+                   "episode_status", "elapsed_time_in_milliseconds")
+EVALUATION_FIELDS = ("trial", "completion_percentage", "elapsed_time_in_milliseconds")
+
+
+def metrics_problem(doc: dict, training: bool) -> str | None:
+    """The first entry of a metrics JSON without a field the tables read, or None."""
+    fields = TRAINING_FIELDS if training else EVALUATION_FIELDS
+    for i, entry in enumerate(doc["metrics"]):
+        if not isinstance(entry, dict):
+            return f"metrics[{i}]: must be an object"
+        missing = [f for f in fields if f not in entry]
+        if missing:
+            return f"metrics[{i}]: missing {', '.join(missing)}"
+    return None
+
+
 def metrics_frame(docs: list[tuple[int, dict]]):
     """TrainingMetrics rows as deepracer-utils' TrainingMetrics loads them (one round)."""
     import numpy as np
@@ -220,6 +238,10 @@ def _tree_metrics(tree: Tree, loaded: Loaded) -> None:
             continue
         if doc is None:
             continue
+        problem = metrics_problem(doc, "phase" in doc["metrics"][0])
+        if problem:
+            loaded.notes.append(f"{rel}: {problem}, skipped")
+            continue
         if "phase" in doc["metrics"][0]:
             m = _WORKER_METRICS.search(rel)
             training.append((int(m.group(1) or 0) if m else 0, doc))
@@ -304,6 +326,9 @@ def load(path: str | Path, world: str | None = None) -> Loaded:
             raise InvalidInput([f"{det.path}: no Training> episodes in this log"])
     elif det.kind in ("training-metrics", "evaluation-metrics"):
         doc = json.loads(det.path.read_bytes())
+        problem = metrics_problem(doc, det.kind == "training-metrics")
+        if problem:
+            raise InvalidInput([f"{det.path}: {problem}"])
         if det.kind == "training-metrics":
             m = _WORKER_METRICS.search(det.path.name)
             loaded.metrics = metrics_frame([(int(m.group(1) or 0) if m else 0, doc)])

@@ -36,7 +36,16 @@ def route_of(world: str | None):
     if path.suffix == ".npy":
         if not path.is_file():
             raise InvalidInput([f"--world: {world}: no such route file"])
-        return np.load(path)
+        try:
+            route = np.load(path)
+        except (OSError, ValueError, EOFError) as exc:
+            raise InvalidInput([f"--world: {world}: not a route .npy ({exc})"]) from None
+        if route.ndim != 2 or route.shape[0] < 3 or route.shape[1] < 6 or \
+                route.dtype.kind not in "fi" or not np.isfinite(route).all():
+            raise InvalidInput([f"--world: {world}: a route is an (N, 6) array of finite "
+                                f"numbers (centre, inner, outer x,y), N >= 3; got shape "
+                                f"{route.shape} of {route.dtype}"])
+        return route.astype(float)
     from drtui.catalog.tracks import load_waypoints
 
     try:

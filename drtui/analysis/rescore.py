@@ -8,6 +8,8 @@ As in DeepRacer, the first step of an episode (`prepare`) is not scored: its rew
 from __future__ import annotations
 
 import csv
+import math
+import numbers
 import tempfile
 from pathlib import Path
 
@@ -25,6 +27,19 @@ def _write_trace_csv(steps, path: Path) -> None:
                                              "steering_angle", "speed", "tstamp",
                                              "episode_status")]
         w.writerows(zip(*cols))
+
+
+def _reward_problem(value) -> str | None:
+    """The rule a returned reward breaks (drtui.reward.check's rules), or None."""
+    from drtui.reward.check import REWARD_LIMIT
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return f"it must return a number, not {type(value).__name__}"
+    if not math.isfinite(value):
+        return "a reward must be finite"
+    if not -REWARD_LIMIT <= value <= REWARD_LIMIT:
+        return "a reward must be within ±1e5"
+    return None
 
 
 def new_rewards(steps, world: str, reward_file: str | Path, *, reverse: bool = False):
@@ -55,6 +70,11 @@ def new_rewards(steps, world: str, reward_file: str | Path, *, reverse: bool = F
                     raise InvalidInput([f"--reward: reward_function failed at episode "
                                         f"{rec['episode']} step {rec['steps']}: "
                                         f"{type(exc).__name__}: {exc}"]) from None
+                problem = _reward_problem(value)
+                if problem:
+                    raise InvalidInput([f"--reward: reward_function returned {value!r} at "
+                                        f"episode {rec['episode']} step {rec['steps']}: "
+                                        f"{problem}"])
                 out[i] = float(value)
         except FileNotFoundError as exc:
             raise InvalidInput([f"--world: {exc}"]) from None

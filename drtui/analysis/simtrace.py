@@ -180,12 +180,16 @@ def read_csv(path_or_stream, worker: int = 0):
 
     from drtui.errors import InvalidInput
 
-    df = pd.read_csv(path_or_stream, dtype={"action": str, "episode_status": str},
-                     low_memory=False)
+    name = getattr(path_or_stream, "name", path_or_stream)
+    try:  # a row with too many fields (lines interleaved, a truncated write) is skipped
+        df = pd.read_csv(path_or_stream, dtype={"action": str, "episode_status": str},
+                         low_memory=False, on_bad_lines="skip")
+    except (ValueError, pd.errors.ParserError) as exc:  # EmptyDataError is a ValueError
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidInput([f"{name}: not a readable simtrace CSV ({reason})"]) from None
     df = df.rename(columns=CSV_RENAMES)
     missing = [c for c in FIELDS[15] if c not in df]
     if missing:
-        name = getattr(path_or_stream, "name", path_or_stream)
         raise InvalidInput([f"{name}: not a simtrace CSV (no {', '.join(missing)} column)"])
     df, _ = _clean(df)
     return _finish(df, worker)

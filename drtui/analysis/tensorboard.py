@@ -46,7 +46,7 @@ def export(report: Report, out: Path) -> tuple[Path, int]:
                 written += sum(v is not None for v in values.values())
         if report.rescored is not None:
             for row in report.rescored.to_dict(orient="records"):
-                w.add_scalars(int(row["episode"]),
-                              {"episode/new_reward": _finite(row["new_reward"])})
-                written += 1
+                value = _finite(row["new_reward"])
+                w.add_scalars(int(row["episode"]), {"episode/new_reward": value})
+                written += value is not None
         return w.path, written

@@ -225,11 +225,13 @@ class AwsEc2Provider(Provider):
         record = run.state.get("ec2") or {}
         if not record.get("instance_id") or record.get("released"):
             return
-        ec2 = self._client(record["region"], record.get("profile", "default"))
+        def teardown() -> None:  # a boto3 client takes a while to build: off the loop too
+            ec2 = self._client(record["region"], record.get("profile", "default"))
+            self._teardown(ec2, record.get("instance_id"), record.get("security_group"),
+                           record.get("key_name"), record.get("key_file"))
+
         try:
-            await asyncio.to_thread(self._teardown, ec2, record.get("instance_id"),
-                                    record.get("security_group"), record.get("key_name"),
-                                    record.get("key_file"))
+            await asyncio.to_thread(teardown)
         except _Leftovers as left:
             raise Ec2Error(f"run {run.id}: could not delete {', '.join(left.names)}; "
                            "`drtui runs sweep --terminate` retries") from None

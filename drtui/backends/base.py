@@ -168,6 +168,11 @@ class Runner(abc.ABC):
             offset = chunk.offset
             if not chunk.lines:
                 if not await self.alive(run, host):
+                    # one last read: the process (or alive's poll) may have written its
+                    # final lines after the read above
+                    final = await host.read_from(self.log_path(run), offset)
+                    for line in final.lines:
+                        yield line
                     return
                 await asyncio.sleep(poll)
 

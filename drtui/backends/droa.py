@@ -447,21 +447,6 @@ class DroaRunner(Runner):
                 log.write(STATUS_TAG + json.dumps({"state": "failed", "message": why}) + "\n")
             run.update(status="failed", error=why, droa_active=False, droa_polled=time.time())
 
-    async def follow(self, run: Run, host: Host, *, poll: float = 0.25) -> AsyncIterator[str]:
-        offset = int(run.state.get("log_offset", 0))
-        while True:
-            chunk = read_lines_from(run.log_path, offset)
-            for line in chunk.lines:
-                yield line
-            offset = chunk.offset
-            if not chunk.lines:
-                if not await self.alive(run, host):
-                    final = read_lines_from(run.log_path, offset)
-                    for line in final.lines:
-                        yield line
-                    return
-                await asyncio.sleep(poll)
-
     # -- stopping ------------------------------------------------------------------------------
     async def stop(self, run: Run, host: Host | None = None, *, grace: float = 30.0) -> None:
         """PATCH the model, which stops its SageMaker job (DRoA keeps the model trained so

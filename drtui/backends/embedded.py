@@ -38,15 +38,18 @@ class EmbeddedRunner(Runner):
         pid = run.state.get("pid")
         if not pid:
             return
-        run.update(status="stopping")
-        await host.signal(int(pid), signal.SIGINT)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            if not await host.is_running(int(pid)):
-                break
-            await asyncio.sleep(0.1)
-        else:
-            await host.signal(int(pid), signal.SIGKILL)
+        # a trainer that already ended keeps the status it wrote (finished, failed), and its
+        # pid, perhaps another process's by now, gets no signal
+        if await host.is_running(int(pid)):
+            run.update(status="stopping")
+            await host.signal(int(pid), signal.SIGINT)
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline:
+                if not await host.is_running(int(pid)):
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                await host.signal(int(pid), signal.SIGKILL)
         run.reload()
         if run.status in ("starting", "running", "stopping"):
             run.update(status="stopped")

@@ -61,10 +61,14 @@ class SshHost(Host):
 
         t = self.target
         known = Path(t.known_hosts).expanduser()
-        options: dict = dict(host=t.host, port=t.port, username=t.user,
-                             connect_timeout=self.connect_timeout)
+        options: dict = dict(host=t.host, port=t.port, connect_timeout=self.connect_timeout)
+        if t.user:  # unset: asyncssh's default (ssh config, else the local user), never None
+            options["username"] = t.user
         if t.identity_file:
-            options["client_keys"] = [str(Path(t.identity_file).expanduser())]
+            key = Path(t.identity_file).expanduser()
+            if not key.is_file():  # the user's to fix: not worth retrying as if unreachable
+                raise SshError(f"{t.host}: identity_file {key}: no such key file")
+            options["client_keys"] = [str(key)]
         trust_new = t.accept_new and not self._known_entry(known)
         if trust_new:
             options["known_hosts"] = None  # no entry for this host: accepted, then recorded
@@ -144,8 +148,9 @@ class SshHost(Host):
             await self._conn.wait_closed()
         self._conn, self._sftp = None, None
 
-    async def _retrying(self, op):
-        """Run op(conn) once more on a fresh connection if the connection dropped under it."""
+    async def _retrying(self, op, *, retry: bool = True):
+        """Run op(conn) once more on a fresh connection if the connection dropped under it
+        (retry=False: never twice, the first try may have run; the drop is raised)."""
         import asyncssh
 
         for attempt in (1, 2):
@@ -157,7 +162,7 @@ class SshHost(Host):
                 if isinstance(exc, TimeoutError):
                     raise  # the command was slow, the connection is fine
                 self._conn, self._sftp = None, None
-                if attempt == 2:
+                if attempt == 2 or not retry:
                     raise SshUnreachable(f"{self.target.host}: connection lost: "
                                          f"{exc}") from exc
 
@@ -165,13 +170,15 @@ class SshHost(Host):
     async def run(self, argv: Sequence[str], *, cwd: str | None = None,
                   env: dict[str, str] | None = None, timeout: float | None = None
                   ) -> CommandResult:
-        command = self._command(argv, cwd, env)
+        return await self._run(self._command(argv, cwd, env), timeout=timeout)
 
+    async def _run(self, command: str, *, timeout: float | None = None,
+                   retry: bool = True) -> CommandResult:
         async def op(conn):
             result = await conn.run(command, check=False, timeout=timeout)
             return CommandResult(result.exit_status if result.exit_status is not None else -1,
                                  str(result.stdout or ""), str(result.stderr or ""))
-        return await self._retrying(op)
+        return await self._retrying(op, retry=retry)
 
     async def stream(self, argv: Sequence[str], *, cwd: str | None = None,
                      env: dict[str, str] | None = None) -> AsyncIterator[str]:
@@ -190,7 +197,8 @@ class SshHost(Host):
         inner = self._command(argv, cwd, env)
         script = (f"mkdir -p $(dirname {log}) && "
                   f"setsid nohup sh -c {shlex.quote(inner)} >> {log} 2>&1 < /dev/null & echo $!")
-        result = await self.run(["sh", "-c", script])
+        # never retried: a start cut by a drop may have run, and a second one would train twice
+        result = await self._run(_quote(["sh", "-c", script]), retry=False)
         try:
             return int(result.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):

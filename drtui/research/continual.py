@@ -23,8 +23,14 @@ import torch
 def fisher_diagonal(algo, env, samples: int = 128) -> dict[str, torch.Tensor]:
     """The policy's empirical Fisher diagonal from one rollout on env's world."""
     from drtui.train import obs as O
+    from drtui.train.rollout import TrainEnv
 
-    rollout = algo.collect(env)
+    # a measurement, not training: the rollout drives env's cars without its hooks (no
+    # Training> lines, metrics or trace rows of an iteration that has not started)
+    quiet = TrainEnv(env.sim, env.adapter)
+    quiet.obs = env.obs
+    rollout = algo.collect(quiet)
+    env.obs = quiet.obs
     obs = O.stack(rollout.obs)
     actions = rollout.actions.flatten(0, 1)
     n = min(samples, len(actions))

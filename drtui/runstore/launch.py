@@ -119,6 +119,7 @@ async def events(run: Run, host: Host | None = None, *, poll: float = 0.25,
                 event = Status(run.reload().status, event.message)
             yield event
     finally:
+        await stream.aclose()  # before the host goes: the cost pump must not read from it
         await host.close()
 
 

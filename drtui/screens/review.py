@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Static
 
-from drtui.app import FilesWritten
+from drtui.app import FilesWritten, SessionSaved
 from drtui.screens.step import StepProblems, WizardStep
 from drtui.screens.steps import STEPS, step_of
 from drtui.widgets.file_preview import FilePreview
@@ -107,6 +107,10 @@ class ReviewStep(WizardStep):
     async def _written(self, event: FilesWritten) -> None:
         await self.refresh_files()
 
+    @on(SessionSaved)
+    def _saved(self) -> None:  # ctrl+s or the palette: "Unsaved changes." no longer holds
+        self._summary()
+
     def action_toggle_diff(self) -> None:
         self.query_one(FilePreview).toggle_diff()
 
@@ -156,7 +160,6 @@ class ReviewStep(WizardStep):
     @on(Button.Pressed, "#save")
     def _save(self) -> None:
         self.app.action_save()
-        self._summary()
 
     @on(Button.Pressed, "#write")
     def _write(self) -> None:

@@ -18,7 +18,8 @@ from textual.widgets import DataTable, Header, Static
 from drtui.widgets.key_footer import KeyFooter
 
 REFRESH_S = 2.0
-COLUMNS = ("run", "status", "iteration", "backend", "created")
+# the widest (and least needed) column last, so "created" still fits 80 columns
+COLUMNS = ("run", "status", "iter", "created", "backend")
 
 
 def run_row(run) -> tuple:
@@ -28,8 +29,8 @@ def run_row(run) -> tuple:
     created = state.get("created")
     when = time.strftime("%m-%d %H:%M", time.localtime(created)) if created else ""
     return (Text(run.id, style="bold"), f"{STATUS_MARKS.get(run.status, '?')} {run.status}",
-            str(state.get("iteration", "")),
-            f"{state.get('provider', '?')}/{state.get('runner', '?')}", when)
+            str(state.get("iteration", "")), when,
+            f"{state.get('provider', '?')}/{state.get('runner', '?')}")
 
 
 class RunsScreen(Screen):

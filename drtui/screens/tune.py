@@ -31,6 +31,10 @@ def open_tune(app) -> None:
 
 
 class TuneScreen(Screen):
+    HELP = (f"{HELP}. Set how many trials, the iterations and minutes each may train, and "
+            "optionally a search-space TOML file (as `drtui tune --space`); trials appear "
+            "as they finish and the study resumes from tune/<study>.db. f8 stops the "
+            "running trial; ctrl+s writes the best trial's session to the file named below.")
     DEFAULT_CSS = """
     #tune { padding: 0 1; }
     #tune-form { height: auto; }
@@ -92,6 +96,7 @@ class TuneScreen(Screen):
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        self.sub_title = TITLE
         table = self.query_one("#tune-trials", DataTable)
         for key, label in (("number", "Trial"), ("state", "State"), ("value", "Score"),
                            ("seconds", "Seconds"), ("params", "Values")):

@@ -60,18 +60,6 @@ def register(command) -> None:
                          "extra worker)")
 
 
-def _value(text: str):
-    low = text.lower()
-    if low in ("true", "false"):
-        return low == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
 def _pairs(settings: list[str]) -> list[tuple[str, str]]:
     from drtui.errors import InvalidInput
     from drtui.session.validate import Problem
@@ -87,6 +75,8 @@ def _pairs(settings: list[str]) -> list[tuple[str, str]]:
 
 def method_data(data: dict, method: str, settings: list[str]) -> dict:
     """The session data with `method` set from KEY=VALUE settings (checked by the caller)."""
+    from drtui.cli import _parse_scalar as _value  # true/false, int, float, else the text
+
     research = data.setdefault("research", {})
     pairs = _pairs(settings)
     if method == "off":
@@ -193,17 +183,27 @@ def cmd_compress(args: argparse.Namespace) -> int:
     return 0
 
 
-def _research_session(path: str, worlds: list[str]):
+def _research_session(path: str, worlds: list[str], counts: dict[str, tuple[int, int]]):
+    """The session, once every world has waypoints, every count (option: (value, least)) is
+    in range and it trains clipped PPO."""
     from drtui.catalog import tracks
     from drtui.errors import InvalidInput
     from drtui.session import store
     from drtui.session.validate import Problem
 
     bad = [w for w in worlds if not tracks.get_or_none(w, waypoints=True)]
-    if bad:
-        raise InvalidInput([Problem("track", f"no waypoints for {w!r}; tracks: "
-                                    + ", ".join(tracks.worlds_with_waypoints())) for w in bad])
-    return store.load(Path(path))
+    problems = [Problem("track", f"no waypoints for {w!r}; tracks: "
+                        + ", ".join(tracks.worlds_with_waypoints())) for w in bad]
+    problems += [Problem(option, f"must be at least {least}, got {value}")
+                 for option, (value, least) in counts.items() if value < least]
+    if problems:
+        raise InvalidInput(problems)
+    session = store.load(Path(path))
+    if session.training.algorithm != "clipped_ppo":  # Lab, Reptile and EWC drive PPO's net
+        raise InvalidInput([Problem("training.algorithm", "drtui research measures clipped_ppo "
+                                    "policies (Reptile and EWC act on PPO's network and loss); "
+                                    f"this session trains {session.training.algorithm}")])
+    return session
 
 
 def _print_rows(rows: list, as_json: bool, title: str) -> None:
@@ -224,8 +224,16 @@ def _print_rows(rows: list, as_json: bool, title: str) -> None:
 
 
 def cmd_research_meta(args: argparse.Namespace) -> int:
-    worlds = [w for w in args.tracks.split(",") if w]
-    session = _research_session(args.session, [*worlds, args.held_out])
+    worlds = [w.strip() for w in args.tracks.split(",") if w.strip()]
+    if not worlds:  # Reptile takes turns over the training tracks: it needs one at least
+        from drtui.errors import InvalidInput
+        from drtui.session.validate import Problem
+
+        raise InvalidInput([Problem("--tracks", "give at least one training track "
+                                                "(comma-separated world names)")])
+    session = _research_session(args.session, [*worlds, args.held_out],
+                                {"--outer-steps": (args.outer_steps, 0),
+                                 "--adaptation": (args.adaptation, 0)})
     from drtui.research.meta import benchmark
 
     result = benchmark(session, seed=args.seed, worlds=tuple(worlds), held_out=args.held_out,
@@ -235,7 +243,8 @@ def cmd_research_meta(args: argparse.Namespace) -> int:
 
 
 def cmd_research_continual(args: argparse.Namespace) -> int:
-    session = _research_session(args.session, [args.first, args.second])
+    session = _research_session(args.session, [args.first, args.second],
+                                {"--iterations": (args.iterations, 1)})
     from drtui.research.continual import benchmark
 
     rows = benchmark(session, seed=args.seed, first=args.first, second=args.second,

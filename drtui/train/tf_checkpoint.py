@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from drtui.errors import DrtuiError
+from drtui.runstore.tensorboard import crc32c
 
 
 class CheckpointError(DrtuiError):
@@ -99,28 +100,7 @@ def _int64(value: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-# --- CRC32C (the SSTable's block checksums) ----------------------------------------------------
-
-def _crc_table() -> list[int]:
-    table = []
-    for n in range(256):
-        c = n
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-_CRC_TABLE = _crc_table()
-
-
-def crc32c(data: bytes) -> int:
-    crc = 0xFFFFFFFF
-    table = _CRC_TABLE
-    for byte in data:
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
+# --- CRC32C (the SSTable's block checksums; the same CRC as TensorBoard's record framing) -----
 
 def _unmask(masked: int) -> int:
     rot = (masked - 0xA282EAD8) & 0xFFFFFFFF

@@ -83,7 +83,22 @@ def default_threads(env=None) -> int:
     camera PPO 1.5x faster on an idle machine but 10-25x slower when another process was
     busy (OpenMP threads spin)."""
     env = os.environ if env is None else env
-    return int(env.get("DRTUI_THREADS") or max(1, min(4, (os.cpu_count() or 1) - 1)))
+    if env.get("DRTUI_THREADS"):
+        return _whole_number(env, "DRTUI_THREADS")
+    return max(1, min(4, (os.cpu_count() or 1) - 1))
+
+
+def _whole_number(env, name: str) -> int:
+    """A trainer setting from the environment: a whole number of at least 1, or one line
+    naming the variable."""
+    text = env[name]
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise UserError(f"{name} must be a whole number of at least 1 (got {text!r})")
+    return value
 
 
 @contextmanager
@@ -100,10 +115,14 @@ def torch_threads(n: int | None = None):
 def settings_for(session, *, trace_all: bool = False, env=None) -> Settings:
     env = os.environ if env is None else env
     camera = [s for s in session.car.sensors if s in CAMERA_SENSORS]
-    cars = int(env.get("DRTUI_CARS") or (DEFAULT_CAMERA_CARS if camera else DEFAULT_CARS))
+    cars = (_whole_number(env, "DRTUI_CARS") if env.get("DRTUI_CARS") else
+            DEFAULT_CAMERA_CARS if camera else DEFAULT_CARS)
     size = DEFAULT_CAMERA_SIZE
     if env.get("DRTUI_CAMERA_SIZE"):
-        size = parse_size(env["DRTUI_CAMERA_SIZE"])
+        try:
+            size = parse_size(env["DRTUI_CAMERA_SIZE"])
+        except ValueError as err:
+            raise UserError(f"DRTUI_CAMERA_SIZE: {err}") from None
     channels = 2 if "STEREO_CAMERAS" in camera else 1
     size = camera_size_for(session.network.architecture, size, channels)
     device = env.get("DRTUI_DEVICE", "auto")
@@ -116,8 +135,6 @@ def settings_for(session, *, trace_all: bool = False, env=None) -> Settings:
     if teacher == "auto":
         teacher = "on" if camera and session.training.algorithm == "clipped_ppo" and \
             device == "cpu" else "off"
-    if cars < 1:
-        raise UserError("DRTUI_CARS must be at least 1")
     return Settings(cars, size, device, threads, teacher == "on", trace_all)
 
 
@@ -290,6 +307,7 @@ class Trainer:
             from drtui.train.curriculum import Curriculum
 
             self.curriculum = Curriculum(session.research.curriculum, session)
+        self._check_worlds()
         self._build_sims()
         self.algo, self.build = self._make_algorithm(s.device)
         self.algo.interrupt = self._should_stop
@@ -317,6 +335,23 @@ class Trainer:
         self.started = time.monotonic()
         self._deadline = self.started + max(0.0, limit_s)
         self.env.reset()
+
+    def _check_worlds(self) -> None:
+        """Every world the simulator drives has waypoints (validation lets a session name any
+        track, as DRfC drives them all): one line naming the key, not a traceback."""
+        from drtui.catalog import tracks
+
+        session = self.session
+        driven = [("track.world", session.track.world)]
+        if self.tasks is not None:
+            driven += [(f"workers[worker={w.worker}].track.world", w.track.world)
+                       for w in session.workers
+                       if w.track is not None and w.worker <= session.training.workers]
+        bad = [f"{key}: no waypoints for track {world!r}" for key, world in driven
+               if not tracks.get_or_none(world, waypoints=True)]
+        if bad:
+            raise UserError("; ".join(bad) + "; the embedded trainer drives: "
+                            + ", ".join(tracks.worlds_with_waypoints()))
 
     def _world_session(self):
         """The session as the simulator plays it now: the current curriculum stage's."""
@@ -377,6 +412,9 @@ class Trainer:
         self._build_sims()
         self._build_env()
         self.env.reset()
+        # evaluations of the earlier stage were on another world (or speed limit): the best
+        # checkpoint is chosen afresh among this stage's, or best.pt would stay the easy stage's
+        self.best = None
         self.log(self.curriculum.describe())
         self._state(stage={"index": self.curriculum.state.index + 1,
                            "total": self.curriculum.total, "name": self.curriculum.stage.name})

@@ -173,12 +173,13 @@ def cmd_tune(args: argparse.Namespace) -> int:
     printer = _Printer(args.json)
 
     stop, received = threading.Event(), []
+    # before the study: a session the trainer cannot train is refused without creating one
+    objective = Objective(session, space, workspace, name, limits=limits,
+                          base_dir=session_path.parent, stop=stop)
     previous = _install_stop(stop, received)
     try:
         study = studies.open_study(name, storage, pruner=args.pruner)
         printer.header(study, storage, space, limits, args.trials)
-        objective = Objective(session, space, workspace, name, limits=limits,
-                              base_dir=session_path.parent, stop=stop)
         try:
             studies.optimize(study, objective, args.trials, on_trial=printer.trial)
         except Interrupted:

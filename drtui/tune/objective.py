@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drtui.errors import DrtuiError
+from drtui.errors import DrtuiError, InvalidInput
 from drtui.events import EvaluationEnd
 from drtui.runstore import store
 from drtui.tune.space import Space, apply
@@ -90,7 +90,12 @@ class Objective:
         self.stop = stop or threading.Event()
         self.poll = poll
         self.on_start = on_start
-        self.fastest_lap = fastest_lap_s(session.track.world)
+        try:
+            self.fastest_lap = fastest_lap_s(session.track.world)
+        except FileNotFoundError as exc:  # the embedded trainer drives shipped waypoints only
+            from drtui.session.validate import Problem
+
+            raise InvalidInput([Problem("track.world", str(exc))]) from None
         self.proc: subprocess.Popen | None = None  # the running trial's trainer
         self.current: int | None = None  # the number of the trial this process runs
 
@@ -201,6 +206,9 @@ class Objective:
                     if not timed_out and time.monotonic() > deadline:
                         timed_out = True  # SIGINT: the trainer checkpoints, logs, exits
                         proc.send_signal(signal.SIGINT)
+                    elif timed_out and not exited and \
+                            time.monotonic() > deadline + STOP_GRACE_S:
+                        proc.kill()  # it did not stop in its grace time: never wait forever
                     if read < READ_LIMIT // 2:  # caught up with the trainer: let it work
                         time.sleep(self.poll)
         finally:

@@ -142,6 +142,23 @@ def test_tensorboard_from_metrics_of_two_workers(layouts, tmp_path):
     acc = ea.EventAccumulator(str(out))
     acc.Reload()
     assert "iteration/reward_mean" in acc.Tags()["scalars"]
+    # only the TrainingMetrics of two workers (no trace): each worker's episodes apart, as each
+    # worker numbers its own
+    from analysis_helpers import TRAINING_METRICS_1
+
+    folder = tmp_path / "metrics-only"
+    (folder / "metrics").mkdir(parents=True)
+    (folder / "metrics" / "TrainingMetrics.json").write_bytes(TRAINING_METRICS.read_bytes())
+    (folder / "metrics" / "TrainingMetrics_1.json").write_bytes(TRAINING_METRICS_1.read_bytes())
+    assert main(["logs", "tensorboard", str(folder), "-o", str(tmp_path / "tb2")]) == 0
+    acc = ea.EventAccumulator(str(tmp_path / "tb2"))
+    acc.Reload()
+    metrics = load(folder).metrics
+    for worker in (0, 1):
+        rows = metrics[(metrics["worker"] == worker) & (metrics["phase"] == "training")]
+        got = acc.Scalars(f"episode/worker{worker}/reward")
+        assert [s.step for s in got] == rows["episode"].tolist()
+        np.testing.assert_allclose([s.value for s in got], rows["reward"], rtol=1e-6)
 
 
 def test_command_line_exit_codes(tmp_path):

@@ -165,3 +165,36 @@ def test_streaming_blocks_give_the_same_steps():
     whole = simtrace.parse_log(DROA_LOG).frame
     small = simtrace.parse_blocks(simtrace.read_blocks(DROA_LOG, block_bytes=997)).frame
     assert small.equals(whole) and len(whole) == 53
+
+
+def test_metrics_without_a_needed_field_exit_2_naming_it(tmp_path, capsys):
+    """A metrics JSON missing a field the tables read: exit 2 naming the entry and the field
+    (alone), or skipped with a note (in a folder)."""
+    raw = json.loads(TRAINING_METRICS.read_text())
+    del raw["metrics"][1]["elapsed_time_in_milliseconds"]
+    path = tmp_path / "TrainingMetrics.json"
+    path.write_text(json.dumps(raw))
+    assert main(["analyze", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "metrics[1]: missing elapsed_time_in_milliseconds" in err and "Traceback" not in err
+    folder = tmp_path / "model"
+    (folder / "metrics").mkdir(parents=True)
+    (folder / "training-simtrace").mkdir()
+    (folder / "metrics" / "TrainingMetrics.json").write_text(json.dumps(raw))
+    (folder / "training-simtrace" / "0-iteration.csv").write_bytes(DRFC_CSV.read_bytes())
+    loaded = load(folder)
+    assert loaded.metrics is None and len(loaded.steps) == 529
+    assert any("metrics[1]: missing elapsed_time_in_milliseconds, skipped" in n
+               for n in loaded.notes)
+
+
+def test_a_simtrace_csv_row_with_too_many_fields_is_skipped(tmp_path, capsys):
+    head, *rows = DRFC_CSV.read_text().splitlines()
+    path = tmp_path / "0-iteration.csv"
+    path.write_text("\n".join([head, *rows[:4], ",".join(["1"] * 21), *rows[4:], ""]))
+    assert len(load(path).steps) == len(rows)
+    broken = tmp_path / "broken.csv"  # an unclosed quote: nothing to read
+    broken.write_text("\n".join([head, rows[0], '1,"2,3', ""]))
+    assert main(["analyze", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert "broken.csv: not a readable simtrace CSV" in err and "Traceback" not in err

@@ -47,3 +47,18 @@ def test_broken_reward_file_exits_2(sim_run, tmp_path, capsys):
     syntax = tmp_path / "syntax.py"
     syntax.write_text("def reward_function(params):\n    return (\n")
     assert main(["analyze", str(sim_run), "--reward", str(syntax)]) == 2
+
+
+@pytest.mark.parametrize("returned, rule", [("None", "must return a number, not NoneType"),
+                                            ("float('nan')", "must be finite"),
+                                            ("True", "must return a number, not bool"),
+                                            ("2e5", "within ±1e5")])
+def test_a_reward_that_is_not_a_finite_number_exits_2(sim_run, tmp_path, capsys, returned,
+                                                      rule):
+    """As in the simulator: a reward is a real number, finite and within ±1e5."""
+    bad = tmp_path / "bad.py"
+    bad.write_text(f"def reward_function(params):\n    return {returned}\n")
+    assert main(["analyze", str(sim_run), "--reward", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "--reward: reward_function returned" in err and rule in err
+    assert "internal error" not in err

@@ -429,6 +429,7 @@ def test_spot_watcher_saves_when_imds_announces_an_interruption(tmp_path):
     script = watch_script(tmp_path, "embedded")
     marker = tmp_path / "saved"
     imds = Imds()
+    proc = None
     try:
         proc = subprocess.Popen(
             ["bash", "-c", f'DRTUI_USERDATA_SOURCE_ONLY=1 source "{script}"; drtui_watch_spot'],
@@ -447,6 +448,9 @@ def test_spot_watcher_saves_when_imds_announces_an_interruption(tmp_path):
         out, _ = proc.communicate(timeout=120)
     finally:
         imds.close()
+        if proc is not None and proc.poll() is None:  # no watcher left polling for ever
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 0, out
     assert marker.read_text() == "saved m-1\n"
     assert "spot interruption notice" in out

@@ -229,7 +229,8 @@ async def test_time_limit_is_kept_on_the_host(tmp_path, local_drfc, monkeypatch)
     monkeypatch.setenv("FAKE_DOCKER_AUTO_EXIT", "0")  # training would go on for ever
     run = make_run(tmp_path / "ws", "local", str(drfc))
     # the collector, started first, finds the container at once; the limit leaves it seconds
-    runner = DrfcRunner(poll=0.25, time_limit_s=4)
+    # (enough for a loaded 2-core CI machine to start it and copy the 50 lines)
+    runner = DrfcRunner(poll=0.25, time_limit_s=8)
     fake.release("robomaker", 50)
     await runner.launch(run, LocalHost())
     lines = [ln async for ln in runner.follow(run, LocalHost(), poll=0.05)]

@@ -40,7 +40,10 @@ def test_meta_train_one_outer_step_is_theta_plus_eps_phi_minus_theta(lab):
 
 def test_fisher_and_the_ewc_penalty(lab):
     lab.use_world("reinvent_base")
+    logged = lab.run.log_path.read_text().count("Training>")
     fisher = fisher_diagonal(lab.trainer.algo, lab.trainer.env, samples=32)
+    # a measurement: it works before any iteration and logs no training episodes
+    assert lab.run.log_path.read_text().count("Training>") == logged
     assert all(bool((f >= 0).all()) for f in fisher.values())
     assert sum(float(f.sum()) for f in fisher.values()) > 0
     ewc = EWC(lab.net, fisher, lam=10.0)

@@ -63,3 +63,23 @@ def test_workers_become_tasks_and_report_per_task_metrics(tmp_path):
                if line.startswith("SIM_TRACE_LOG:")}
     assert lengths == {round(load_track(w).length, 2)
                        for w in ("reinvent_base", "reInvent2019_track")}
+
+
+def test_a_worker_track_without_waypoints_is_one_clear_error(tmp_path):
+    """Validation accepts any catalogue track (DRfC drives them all); the embedded trainer
+    refuses one it has no waypoints for with the key path, not a FileNotFoundError traceback."""
+    import io
+
+    from drtui.train.trainer import Trainer, UserError
+
+    path = tmp_path / "mt.toml"
+    store.save(tiny_session("multitask-nowp"), path)
+    assert main(["method", str(path), "multitask", "track=2022_april_open"]) == 0
+    run = create_run(tmp_path, store.load(path))
+    trainer = Trainer(run.path, out=io.StringIO(), env={"DRTUI_CARS": "2",
+                                                         "DRTUI_TEACHER": "off",
+                                                         "DRTUI_THREADS": "1"})
+    with pytest.raises(UserError, match=r"^workers\[worker=2\]\.track\.world: no waypoints "
+                                        r"for track '2022_april_open'; the embedded trainer "
+                                        r"drives: .*reinvent_base"):
+        trainer._setup()

@@ -124,3 +124,24 @@ def test_the_trainer_randomizes_training_cars_only(tmp_path):
     assert SimConfig.from_session(s, 2).randomization is None  # evaluation and teacher: clean
     s.research.randomization.enabled = False
     assert RandomizationConfig.from_session(s) is None
+    # and the trainer itself: its training simulator is randomised, its evaluation one clean
+    import io
+
+    from research_helpers import create_run, tiny_session
+    from drtui.train.trainer import Trainer
+
+    s = tiny_session("randomized")
+    s.research.randomization.enabled = True
+    s.research.randomization.strength = 0.7
+    trainer = Trainer(create_run(tmp_path, s).path, out=io.StringIO(),
+                      env={"DRTUI_CARS": "2", "DRTUI_CAMERA_SIZE": "48x36",
+                           "DRTUI_TEACHER": "off", "DRTUI_THREADS": "1"})
+    threads = torch.get_num_threads()
+    trainer._setup()
+    try:
+        assert trainer.sim.randomizer is not None
+        assert trainer.sim.randomizer.cfg.strength == 0.7
+        assert trainer.eval_sim.randomizer is None
+    finally:
+        trainer._close()
+        torch.set_num_threads(threads)

@@ -75,3 +75,38 @@ def test_research_continual_compares_three_methods(session_file, capsys):
     before = {r["progress_first_before"] for r in rows}
     assert len(before) == 1  # every method starts from the same policy
     assert all(0.0 <= r["progress_first_after"] <= 100.0 for r in rows)
+    # simapp's progress reads slightly negative for a car just behind its start line
+    assert all(-100.0 < r["progress_second_after"] <= 100.0 and r["minutes"] > 0 for r in rows)
+    assert {(r["first_track"], r["second_track"]) for r in rows} == {
+        ("reinvent_base", "reInvent2019_wide")}
+
+
+def test_research_options_out_of_range_are_refused_before_training(session_file, capsys):
+    assert main(["research", "meta", str(session_file), "--tracks", " , "]) == 2
+    assert "--tracks: give at least one training track" in capsys.readouterr().err
+    assert main(["research", "meta", str(session_file), "--outer-steps", "-1",
+                 "--adaptation", "-2", "--held-out", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "--outer-steps: must be at least 0, got -1" in err
+    assert "--adaptation: must be at least 0, got -2" in err and "no waypoints for 'nope'" in err
+    assert main(["research", "continual", str(session_file), "--iterations", "0"]) == 2
+    assert "--iterations: must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_research_refuses_a_sac_session_before_training(tmp_path, capsys):
+    """Reptile's weights and EWC's penalty are PPO's: a SAC session is refused, not crashed
+    after minutes of training."""
+    from drtui.session.validate import problems_in
+
+    data = tiny_session("sac-research").model_dump(mode="json", exclude_none=True)
+    data["training"]["algorithm"] = "sac"
+    data["action_space"] = {"type": "continuous", "steering_angle": {"low": -30, "high": 30},
+                            "speed": {"low": 0.5, "high": 1.0}}
+    session, found = problems_in(data)
+    assert session is not None and not found
+    path = tmp_path / "sac.toml"
+    store.save(session, path)
+    for command in ("meta", "continual"):
+        assert main(["research", command, str(path)]) == 2
+        assert "training.algorithm: drtui research measures clipped_ppo policies" in \
+            capsys.readouterr().err

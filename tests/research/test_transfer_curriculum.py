@@ -108,6 +108,10 @@ def test_a_stage_promotion_happens_in_training(tmp_path):
     state = json.loads((run.path / "state.json").read_text())
     assert state["stage"] == {"index": 2, "total": 2, "name": "big"}
     assert ckpt.load(run.path, "last")["curriculum"] == {"index": 1, "streak": 0}
+    # the best checkpoint is the final stage's (iteration 2), whatever the first stage's
+    # evaluation on its easier world scored
+    index = json.loads((run.path / "checkpoints" / "deepracer_checkpoints.json").read_text())
+    assert index["best_checkpoint"]["iteration"] == 2
 
 
 def test_the_headless_summary_shows_the_stage_and_tasks():

@@ -6,10 +6,7 @@ Tiny settings as in test_trainer_process: reinvent_base, 4 cars, a 48x36 camera,
 
 from __future__ import annotations
 
-import io
 import json
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,9 +19,8 @@ from drtui.cli import main  # noqa: E402
 from drtui.files import render  # noqa: E402
 from drtui.runstore import store  # noqa: E402
 from drtui.session.starter import starter  # noqa: E402
+from train_helpers import train_in_process  # noqa: E402
 
-FAST = {"DRTUI_CARS": "4", "DRTUI_CAMERA_SIZE": "48x36", "DRTUI_TEACHER": "off",
-        "DRTUI_THREADS": "1"}
 
 
 def tiny_run(workspace: Path, name: str = "cli-test", iterations: int = 2) -> store.Run:
@@ -42,20 +38,9 @@ def tiny_run(workspace: Path, name: str = "cli-test", iterations: int = 2) -> st
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A workspace with one run trained for two iterations, in this process."""
-    from drtui.train.trainer import Trainer
-
     workspace = tmp_path_factory.mktemp("ws")
     run = tiny_run(workspace)
-    out = io.StringIO()
-    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
-    threads = torch.get_num_threads()
-    try:
-        code = Trainer(run.path, out=out, env={**os.environ, **FAST}).run()
-    finally:
-        signal.signal(signal.SIGINT, handlers[0])
-        signal.signal(signal.SIGTERM, handlers[1])
-        torch.set_num_threads(threads)
-    assert code == 0, out.getvalue()[-2000:]
+    train_in_process(run.path)
     return workspace, store.load(run.path)
 
 

@@ -7,7 +7,6 @@ per iteration, no teacher warm start."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
@@ -25,9 +24,8 @@ from drtui.files import render  # noqa: E402
 from drtui.logs.parser import parse_lines  # noqa: E402
 from drtui.runstore import store  # noqa: E402
 from drtui.session.starter import starter  # noqa: E402
+from train_helpers import FAST, train_in_process  # noqa: E402
 
-FAST = {"DRTUI_CARS": "4", "DRTUI_CAMERA_SIZE": "48x36", "DRTUI_TEACHER": "off",
-        "DRTUI_THREADS": "1"}
 
 
 def make_run(workspace: Path, *, iterations: int = 1000, reward_code: str | None = None,
@@ -47,13 +45,32 @@ def make_run(workspace: Path, *, iterations: int = 1000, reward_code: str | None
     return store.create(workspace, s, files, provider="local", runner="embedded")
 
 
+_STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_trainer_left_running():
+    """A test that fails half-way leaves no detached trainer behind (its own session)."""
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:  # it ended in between
+                pass
+            proc.wait(30)
+
+
 def start(run: store.Run, *args: str) -> subprocess.Popen:
     """As the embedded runner starts it: detached, stdout and stderr appended to the log."""
     env = {**os.environ, **FAST}
     with open(run.log_path, "ab") as log:
-        return subprocess.Popen([sys.executable, "-m", "drtui.train", str(run.path), *args],
+        proc = subprocess.Popen([sys.executable, "-m", "drtui.train", str(run.path), *args],
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env=env, start_new_session=True)
+    _STARTED.append(proc)
+    return proc
 
 
 def wait_for(proc: subprocess.Popen, run: store.Run, done, timeout: float = 120.0) -> None:
@@ -139,9 +156,13 @@ def test_sigint_in_the_first_iteration_stops_cleanly(tmp_path):
     # a long first iteration (200 episodes over 4 cars), so the signal surely lands in it
     run = make_run(tmp_path, episodes=200)
     proc = start(run)
-    deadline = time.monotonic() + 60
+    # the first episode's end: signal handlers are installed and training has begun (a
+    # generous deadline: torch's import and the set-up are slow on a loaded 2-core machine)
+    deadline = time.monotonic() + 180
     while "Training>" not in run.log_path.read_text() and time.monotonic() < deadline:
+        assert proc.poll() is None, run.log_path.read_text()[-3000:]
         time.sleep(0.1)
+    assert "Training>" in run.log_path.read_text(), "no episode ended in 180 s"
     proc.send_signal(signal.SIGINT)
     assert proc.wait(60) == 0
     state = store.load(run.path).state
@@ -184,20 +205,8 @@ def test_a_reward_function_that_does_not_compile_fails_at_once(tmp_path):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """Two iterations in this process (term_cond_max_episodes caps the iterations)."""
-    from drtui.train.trainer import Trainer
-
     run = make_run(tmp_path_factory.mktemp("trained"), iterations=2)
-    out = io.StringIO()
-    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
-    threads = torch.get_num_threads()
-    try:
-        code = Trainer(run.path, out=out, env={**os.environ, **FAST}).run()
-    finally:
-        signal.signal(signal.SIGINT, handlers[0])
-        signal.signal(signal.SIGTERM, handlers[1])
-        torch.set_num_threads(threads)
-    assert code == 0, out.getvalue()[-2000:]
-    return run, out.getvalue()
+    return run, train_in_process(run.path)
 
 
 def test_the_log_is_deepracer_format(trained):
@@ -254,3 +263,20 @@ def test_export_onnx_matches_torch(trained, tmp_path):
     assert info["inputs"]["camera"]["shape"] == ["batch", 1, 36, 48]
     if result.verified_with in ("onnxruntime", "onnx.reference"):
         assert result.max_abs_diff is not None and result.max_abs_diff <= 1e-4
+
+
+@pytest.mark.parametrize("env,message", [
+    ({"DRTUI_CARS": "abc"}, "DRTUI_CARS must be a whole number of at least 1 (got 'abc')"),
+    ({"DRTUI_CARS": "0"}, "DRTUI_CARS must be a whole number of at least 1 (got '0')"),
+    ({"DRTUI_THREADS": "0"}, "DRTUI_THREADS must be a whole number of at least 1 (got '0')"),
+    ({"DRTUI_CAMERA_SIZE": "80by60"},
+     "DRTUI_CAMERA_SIZE: camera size must look like 80x60 (width x height), not '80by60'"),
+])
+def test_a_bad_trainer_setting_is_one_line_naming_the_variable(env, message):
+    from drtui.train.trainer import UserError, settings_for
+
+    with pytest.raises(UserError) as err:
+        settings_for(starter("settings"), env=env)
+    assert str(err.value) == message
+    good = settings_for(starter("settings"), env={"DRTUI_CARS": "3", "DRTUI_THREADS": "2"})
+    assert (good.cars, good.threads) == (3, 2)

@@ -35,7 +35,20 @@ async def _loaded(app, pilot, path) -> AnalysisScreen:
             break
         await pilot.pause(0.05)
     await settle(app, pilot)
+    # a DataTable sizes its columns to their cells on idle, which a loaded machine can delay
+    # past settle(): wait for it, or a picture shows the ± columns one cell wide
+    table = screen.query_one("#analysis-iterations", DataTable)
+    while time.monotonic() < deadline and not _columns_fit(table):
+        await pilot.pause(0.05)
     return screen
+
+
+def _columns_fit(table: DataTable) -> bool:
+    for key, column in table.columns.items():
+        cells = [len(str(c)) for c in table.get_column(key)]
+        if cells and column.content_width < max(cells):
+            return False
+    return True
 
 
 async def test_tabs_tables_and_track(workspace):

@@ -181,7 +181,12 @@ async def test_review_shows_disk_state_and_diffs(workspace):
         field.value = "elsewhere"
         await settle(app, pilot)
         assert all(label.endswith("+") for label in labels())
-        await pilot.press("ctrl+s", "ctrl+g")
+        summary = lambda: str(app.screen.query_one("#review-summary").render())  # noqa: E731
+        assert summary().endswith("Unsaved changes.")
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert summary().endswith("Saved.")  # ctrl+s, not only the button, updates it
+        await pilot.press("ctrl+g")
         await settle(app, pilot)
     assert files_under(workspace / "elsewhere")["custom_files/hyperparameters.json"] == \
         files_under(workspace / "diffs")["custom_files/hyperparameters.json"].replace(

@@ -337,7 +337,9 @@ async def test_one_tab_per_run_and_several_runs_at_once(workspace):
         monitor = app.screen
         await wait_until(pilot, lambda: (a := monitor.panel(first.id)) and
                          (b := monitor.panel(second.id)) and a.loaded and b.loaded and
-                         not a.following and not b.following, 120, "both runs replayed")
+                         not a.following and not b.following and  # and their logs flushed
+                         a.log_view.pending == b.log_view.pending == 0, 120,
+                         "both runs replayed")
         tabs = monitor.query_one(TabbedContent)
         assert tabs.tab_count == 2 and monitor.panel().run.id == first.id
         a, b = monitor.panel(first.id), monitor.panel(second.id)

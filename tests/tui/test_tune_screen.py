@@ -46,6 +46,13 @@ async def test_tune_screen_runs_a_study_and_saves_the_best(workspace, monkeypatc
         await wait_until(pilot, lambda: isinstance(app.screen, TuneScreen))
         await settle(app, pilot)
         screen = app.screen
+        assert screen.sub_title == "Tune hyperparameters"
+        await pilot.press("f1")  # this screen's own help, not the wizard's
+        await settle(app, pilot)
+        assert "f8 stops the running trial" in str(app.screen.query_one(".help-text").render())
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.screen is screen
         for field, text in (("#tune-trials-count", "2"), ("#tune-iterations", "1"),
                             ("#tune-space", "space.toml")):
             box = screen.query_one(field, Input)
