@@ -144,6 +144,11 @@ class Runner(abc.ABC):
         """Where the training log is on the host (followed by byte offset)."""
         return str(run.log_path)
 
+    def session_problems(self, session) -> list:
+        """Why this runner cannot train the session (drtui.session.validate.Problem each),
+        checked before a run folder is made; nothing by default."""
+        return []
+
     def log_parser(self, run: Run, *, emit_steps: bool = True):
         """A fresh parser for this runner's log (drtui.logs.parser.LogParser; DRfC's merged
         container log needs one per container)."""

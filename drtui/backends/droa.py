@@ -296,6 +296,9 @@ def _rank(training_status: str | None) -> int:
 class DroaRunner(Runner):
     name = "deepracer-on-aws"
 
+    def session_problems(self, session) -> list:
+        return session_problems(session)
+
     def __init__(self):
         self._clients: dict[str, Any] = {}
         self._settings: dict[Path, Any] = {}

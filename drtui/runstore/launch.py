@@ -57,7 +57,12 @@ def create_run(workspace: Path, session_path: Path) -> Run:
 
     session = sessions.load(session_path)
     files = render.render(session, base_dir=Path(session_path).parent)
-    backend_for(session.backend.provider, session.backend.runner)  # refuse before creating
+    _, runner = backend_for(session.backend.provider, session.backend.runner)
+    problems = runner.session_problems(session)  # refused before a run folder is made
+    if problems:
+        from drtui.errors import InvalidInput
+
+        raise InvalidInput(problems)
     return store.create(workspace, session, files, provider=session.backend.provider,
                         runner=session.backend.runner)
 

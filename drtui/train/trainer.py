@@ -337,21 +337,13 @@ class Trainer:
         self.env.reset()
 
     def _check_worlds(self) -> None:
-        """Every world the simulator drives has waypoints (validation lets a session name any
-        track, as DRfC drives them all): one line naming the key, not a traceback."""
-        from drtui.catalog import tracks
+        """Every world the simulator drives has waypoints (launch checks it too; a run folder
+        made by hand or by an older drtui gets one line naming the key, not a traceback)."""
+        from drtui.backends.embedded import embedded_problems
 
-        session = self.session
-        driven = [("track.world", session.track.world)]
-        if self.tasks is not None:
-            driven += [(f"workers[worker={w.worker}].track.world", w.track.world)
-                       for w in session.workers
-                       if w.track is not None and w.worker <= session.training.workers]
-        bad = [f"{key}: no waypoints for track {world!r}" for key, world in driven
-               if not tracks.get_or_none(world, waypoints=True)]
-        if bad:
-            raise UserError("; ".join(bad) + "; the embedded trainer drives: "
-                            + ", ".join(tracks.worlds_with_waypoints()))
+        problems = embedded_problems(self.session)
+        if problems:
+            raise UserError("; ".join(str(p) for p in problems))
 
     def _world_session(self):
         """The session as the simulator plays it now: the current curriculum stage's."""

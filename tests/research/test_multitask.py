@@ -79,7 +79,17 @@ def test_a_worker_track_without_waypoints_is_one_clear_error(tmp_path):
     trainer = Trainer(run.path, out=io.StringIO(), env={"DRTUI_CARS": "2",
                                                          "DRTUI_TEACHER": "off",
                                                          "DRTUI_THREADS": "1"})
-    with pytest.raises(UserError, match=r"^workers\[worker=2\]\.track\.world: no waypoints "
-                                        r"for track '2022_april_open'; the embedded trainer "
-                                        r"drives: .*reinvent_base"):
+    with pytest.raises(UserError, match=r"^workers\[worker=2\]\.track\.world: drtui's "
+                                        r"embedded simulator has no waypoints for "
+                                        r"'2022_april_open'"):
         trainer._setup()
+
+
+def test_drtui_run_refuses_a_track_without_waypoints_before_making_a_run(tmp_path, capsys):
+    path = tmp_path / "nowp.toml"
+    s = tiny_session("nowp")
+    s.track.world = "2022_april_open"
+    store.save(s, path)
+    assert main(["--workspace", str(tmp_path), "run", str(path)]) == 2
+    assert "track.world: drtui's embedded simulator has no waypoints" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
