@@ -61,10 +61,14 @@ def fill_table(table: DataTable, df, columns: list[str] | None = None,
         table.add_row(Text(empty, style="italic"))
         return
     cols = [c for c in (columns or list(df.columns)) if c in df.columns]
-    for c in cols:
-        table.add_column(SHORT.get(str(c), str(c)), key=str(c))
-    for row in df[cols].itertuples(index=False):
-        table.add_row(*(_cell(v) for v in row))
+    rows = [[_cell(v) for v in row] for row in df[cols].itertuples(index=False)]
+    for i, c in enumerate(cols):
+        label = SHORT.get(str(c), str(c))
+        # widths given, not left to DataTable's sizing on idle: the table looks the same
+        # however busy the machine is when it is first drawn
+        width = max([len(label), *(len(r[i]) for r in rows)])
+        table.add_column(label, key=str(c), width=width)
+    table.add_rows(rows)
 
 
 class AnalysisScreen(Screen):

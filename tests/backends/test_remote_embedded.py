@@ -25,11 +25,9 @@ from drtui.events import Cost, IterationEnd, LogLine, Status, Step  # noqa: E402
 from drtui.logs.parser import LogParser, parse_lines  # noqa: E402
 from drtui.runstore import launch, store  # noqa: E402
 from drtui.session import store as sessions  # noqa: E402
-from drtui.session.starter import starter  # noqa: E402
 from ssh_peer import start_peer  # noqa: E402
+from tiny_session import FAST, tiny_session  # noqa: E402
 
-FAST = {"DRTUI_CARS": "4", "DRTUI_CAMERA_SIZE": "48x36", "DRTUI_TEACHER": "off",
-        "DRTUI_THREADS": "1"}
 COLLECTED = ("logs", "checkpoints", "metrics", "tb")
 
 
@@ -52,14 +50,7 @@ def fast(monkeypatch):
 
 def write_session(tmp: Path, peer, *, iterations: int = 3, name: str = "remote-test",
                   **ssh) -> Path:
-    s = starter(name)
-    s.track.world = "reinvent_base"
-    s.car.sensors = ["FRONT_FACING_CAMERA", "LIDAR"]
-    s.training.seed = 3
-    s.training.min_eval_trials = 2
-    s.evaluation.max_resets = 2
-    h = s.hyperparameters
-    h.num_episodes_between_training, h.num_epochs, h.term_cond_max_episodes = 4, 2, iterations
+    s = tiny_session(name, iterations)
     s.backend.provider = "ssh"
     settings = dict(host="127.0.0.1", port=peer.port, user="racer",
                     identity_file=str(peer.client_key), known_hosts=str(peer.known_hosts),

@@ -12,22 +12,12 @@ import pytest
 
 pytest.importorskip("torch")
 
-FAST = {"DRTUI_CARS": "4", "DRTUI_CAMERA_SIZE": "48x36", "DRTUI_TEACHER": "off",
-        "DRTUI_THREADS": "1"}
+from tiny_session import FAST
+from tiny_session import tiny_session as _tiny
 
 
 def tiny_session(name: str = "research-test", iterations: int = 1):
-    from drtui.session.starter import starter
-
-    s = starter(name)
-    s.track.world = "reinvent_base"
-    s.car.sensors = ["FRONT_FACING_CAMERA", "LIDAR"]
-    s.training.seed = 3
-    s.training.min_eval_trials = 2
-    s.evaluation.max_resets = 2
-    h = s.hyperparameters
-    h.num_episodes_between_training, h.num_epochs, h.term_cond_max_episodes = 4, 2, iterations
-    return s
+    return _tiny(name, iterations)
 
 
 def create_run(workspace: Path, session):

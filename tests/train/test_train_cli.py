@@ -18,20 +18,13 @@ torch = pytest.importorskip("torch")
 from drtui.cli import main  # noqa: E402
 from drtui.files import render  # noqa: E402
 from drtui.runstore import store  # noqa: E402
-from drtui.session.starter import starter  # noqa: E402
+from tiny_session import tiny_session  # noqa: E402
 from train_helpers import train_in_process  # noqa: E402
 
 
 
 def tiny_run(workspace: Path, name: str = "cli-test", iterations: int = 2) -> store.Run:
-    s = starter(name)
-    s.track.world = "reinvent_base"
-    s.car.sensors = ["FRONT_FACING_CAMERA", "LIDAR"]
-    s.training.seed = 3
-    s.training.min_eval_trials = 2
-    s.evaluation.max_resets = 2
-    h = s.hyperparameters
-    h.num_episodes_between_training, h.num_epochs, h.term_cond_max_episodes = 4, 2, iterations
+    s = tiny_session(name, iterations)
     return store.create(workspace, s, render.render(s), provider="local", runner="embedded")
 
 

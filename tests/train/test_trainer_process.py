@@ -24,21 +24,13 @@ from drtui.files import render  # noqa: E402
 from drtui.logs.parser import parse_lines  # noqa: E402
 from drtui.runstore import store  # noqa: E402
 from drtui.session.starter import starter  # noqa: E402
+from tiny_session import tiny_session  # noqa: E402
 from train_helpers import FAST, train_in_process  # noqa: E402
-
 
 
 def make_run(workspace: Path, *, iterations: int = 1000, reward_code: str | None = None,
              name: str = "proc-test", episodes: int = 4) -> store.Run:
-    s = starter(name)
-    s.track.world = "reinvent_base"
-    s.car.sensors = ["FRONT_FACING_CAMERA", "LIDAR"]
-    s.training.seed = 3
-    s.training.min_eval_trials = 2
-    s.evaluation.max_resets = 2  # an untrained policy's evaluation trials end soon
-    h = s.hyperparameters
-    h.num_episodes_between_training, h.num_epochs, h.term_cond_max_episodes = \
-        episodes, 2, iterations
+    s = tiny_session(name, iterations, episodes)
     files = render.render(s)
     if reward_code is not None:
         files["custom_files/reward_function.py"] = reward_code

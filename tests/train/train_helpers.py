@@ -10,8 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-FAST = {"DRTUI_CARS": "4", "DRTUI_CAMERA_SIZE": "48x36", "DRTUI_TEACHER": "off",
-        "DRTUI_THREADS": "1"}
+from tiny_session import FAST  # noqa: E402  (the fast trainer settings, shared)
 
 
 def train_in_process(run_path) -> str:
