@@ -66,9 +66,6 @@ class RunsScreen(Screen):
 
     def on_mount(self) -> None:
         self.sub_title = "runs"
-        table = self.query_one(DataTable)
-        for name in COLUMNS:
-            table.add_column(name, key=name)
         self.query_one("#runs-where", Static).update(
             f"runs in {self.app.show_path(self.app.workspace / 'runs')}/")
         self.refresh_runs()
@@ -97,7 +94,13 @@ class RunsScreen(Screen):
                 [(k, tuple(map(str, v))) for k, v in current] and table.row_count:
             return
         selected = self.selected_run()
-        table.clear()
+        # columns sized from their cells here, not by DataTable on idle: the list looks the
+        # same however busy the machine is when it is first drawn
+        table.clear(columns=True)
+        for i, name in enumerate(COLUMNS):
+            width = max([len(name), *(Text.from_markup(c).cell_len if isinstance(c, str) else
+                                      c.cell_len for c in (r[i] for _, r in rows))])
+            table.add_column(name, key=name, width=width)
         for key, row in rows:
             table.add_row(*row, key=key)
         if selected is not None and selected.id in [r.id for r in runs]:
