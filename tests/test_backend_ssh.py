@@ -75,6 +75,34 @@ async def test_reconnects_after_the_connection_drops(peer, tmp_path):
     await host.close()
 
 
+async def test_a_command_cut_by_a_drop_is_not_read_as_failed(peer, tmp_path):
+    """A liveness check whose connection is cut under it must not answer "not running" (the
+    follower would end the run and release its machine): the command runs again on a fresh
+    connection and gives its real answer."""
+    import subprocess
+    import sys
+
+    trainer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        host = SshHost(target(peer), backoff=0.05)
+        await host.run(["true"])  # connected
+
+        async def cut_soon():
+            await asyncio.sleep(0.3)
+            peer.drop()
+
+        cut = asyncio.create_task(cut_soon())
+        # ps answers at once; make the check take long enough for the cut to land in it
+        result = await host.run(["sh", "-c", f"sleep 1; ps -o stat= -p {trainer.pid}"])
+        await cut
+        assert result.returncode == 0 and result.stdout.strip()
+        assert await host.is_running(trainer.pid)
+        await host.close()
+    finally:
+        trainer.kill()
+        trainer.wait()
+
+
 async def test_unknown_host_key_is_refused_unless_accepted(peer, tmp_path):
     empty = tmp_path / "empty_known_hosts"
     empty.write_text("")

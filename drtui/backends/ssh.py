@@ -175,7 +175,14 @@ class SshHost(Host):
     async def _run(self, command: str, *, timeout: float | None = None,
                    retry: bool = True) -> CommandResult:
         async def op(conn):
+            import asyncssh
+
             result = await conn.run(command, check=False, timeout=timeout)
+            if result.exit_status is None and result.exit_signal is None:
+                # the channel closed with no exit status: the connection dropped under the
+                # command; its answer is unknown, not "failed" (a liveness check must not read
+                # a cut connection as a dead trainer)
+                raise asyncssh.ConnectionLost("the channel closed without an exit status")
             return CommandResult(result.exit_status if result.exit_status is not None else -1,
                                  str(result.stdout or ""), str(result.stderr or ""))
         return await self._retrying(op, retry=retry)
