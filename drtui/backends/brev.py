@@ -309,11 +309,6 @@ class BrevProvider(Provider):
         mark_released(workspace, found, KEY)
 
 
-def estimate(session) -> tuple[float, float, str]:
-    """(dollars per hour, dollars for the session's time limit, where the price came from),
-    the shape of aws_ec2.estimate, for `drtui cost` and the TUI (called off the event loop)."""
-    found = asyncio.run(BrevProvider().estimate(session))
-    return found.per_hour, found.total, found.source
 
 def _status(ws: dict[str, Any]) -> str:
     return str(ws.get("status") or "UNKNOWN").upper()

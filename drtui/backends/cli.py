@@ -34,28 +34,13 @@ def _workspace(args) -> Path:
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
+    from drtui.backends.cost import estimate
     from drtui.session import store
 
     session = store.load(Path(args.session))
     provider = session.backend.provider
     minutes = session.training.time_limit_minutes
-    if provider == "aws-ec2":
-        from drtui.backends.aws_ec2 import estimate
-
-        per_hour, total, source = estimate(session)
-    elif provider in ("local", "ssh"):
-        per_hour, total, source = 0.0, 0.0, "your own machine"
-    else:  # providers with their own `async estimate(session)` (Brev, Thunder Compute)
-        import asyncio
-
-        from drtui.backends import registry
-        from drtui.errors import DrtuiError
-
-        cls = registry.provider_class(provider)
-        if cls is None or not callable(getattr(cls, "estimate", None)):
-            raise DrtuiError(f"no cost estimate for provider {provider} yet")
-        found = asyncio.run(cls().estimate(session))
-        per_hour, total, source = found.per_hour, found.total, found.source
+    per_hour, total, source = estimate(session)
     if args.json:
         sys.stdout.write(json.dumps({"provider": provider, "per_hour": per_hour,
                                      "total": total, "minutes": minutes,

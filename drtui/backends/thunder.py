@@ -384,11 +384,6 @@ class ThunderProvider(Provider):
         mark_released(workspace, found, KEY)
 
 
-def estimate(session) -> tuple[float, float, str]:
-    """(dollars per hour, dollars for the session's time limit, where the price came from),
-    the shape of aws_ec2.estimate, for `drtui cost` and the TUI (called off the event loop)."""
-    found = asyncio.run(ThunderProvider().estimate(session))
-    return found.per_hour, found.total, found.source
 
 def _ready(inst: dict[str, Any]) -> bool:
     return str(inst.get("status")).upper() == "RUNNING" and bool(inst.get("ip"))

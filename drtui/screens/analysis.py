@@ -18,21 +18,17 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 
+from drtui.analysis.cli import HEADERS
 from drtui.widgets.analysis_track import AnalysisTrack
 from drtui.widgets.key_footer import KeyFooter
 from drtui.widgets.run_charts import Chart
 
 TABS = (("iterations", "1 Iterations"), ("episodes", "2 Episodes"), ("laps", "3 Laps"),
         ("evaluation", "4 Evaluation"), ("track", "5 Track"), ("actions", "6 Actions"))
-SHORT = {"iteration": "iter", "episodes": "eps", "reward_mean": "reward", "reward_std": "±",
-         "progress_mean": "progress", "progress_std": "±", "time_mean": "time",
-         "time_std": "±", "completion_rate": "laps", "lap_time_mean": "lap s",
-         "lap_time_min": "best", "lap_time_max": "worst", "episode": "ep", "worker": "w",
-         "start_at": "start", "complete": "lap", "lap_time": "lap s",
-         "train_reward": "reward", "train_completion": "progress", "train_time": "time",
-         "train_completed": "laps", "train_episodes": "eps", "eval_reward": "eval r",
-         "eval_completion": "eval %", "eval_time": "eval s", "eval_completed": "eval laps",
-         "eval_episodes": "eval n", "policy_loss": "loss", "kl_divergence": "KL",
+# the CLI's headers, narrower where the screen's tables are tighter
+SHORT = {**HEADERS, "time_mean": "time", "train_time": "time", "completion_rate": "rate",
+         "train_completed": "rate", "eval_reward": "eval r", "eval_completion": "eval %",
+         "eval_completed": "eval rate", "eval_episodes": "eval n",
          "completion_percentage": "progress", "episode_status": "status"}
 
 

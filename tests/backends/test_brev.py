@@ -243,8 +243,9 @@ def test_cli_run_when_not_logged_in_exits_2(brev, tmp_path):
 
 
 def test_module_estimate_has_the_shape_of_the_ec2_one(brev):
-    from drtui.backends.brev import estimate
+    from drtui.backends.cost import estimate
 
     session = starter("brev-model")
+    session.backend.provider = "nvidia-brev"
     session.training.time_limit_minutes = 120
     assert estimate(session) == (1.006, 2.012, "brev search --json (price_per_hour)")

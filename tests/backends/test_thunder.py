@@ -307,9 +307,10 @@ async def test_training_on_a_thunder_instance_end_to_end(api, tmp_path, monkeypa
 
 
 def test_module_estimate_has_the_shape_of_the_ec2_one(api):
-    from drtui.backends.thunder import estimate
+    from drtui.backends.cost import estimate
 
     session = starter("tnr-model")
+    session.backend.provider = "thunder-compute"
     session.backend.thunder_compute.disk_gb = 300  # 200 GB over the included 100
     assert estimate(session) == (pytest.approx(0.35 + 0.06), pytest.approx(0.41),
                                  "GET /v1/pricing")
