@@ -43,8 +43,8 @@ def _print_json(data: object) -> None:
 def _problems_out(problems: list, as_json: bool) -> None:
     if as_json:
         _print_json({"valid": False, "problems": [
-            {"path": p.path, "message": p.message} if hasattr(p, "path") else
-            {"path": "", "message": str(p)} for p in problems]})
+            p.as_dict() if hasattr(p, "as_dict") else
+            {"path": "", "message": str(p), "severity": "error"} for p in problems]})
         return
     from rich.markup import escape
 

@@ -43,7 +43,9 @@ import termios
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncssh
+from drtui.asyncssh_quiet import load as _load_asyncssh
+
+asyncssh = _load_asyncssh()
 
 log = logging.getLogger("drtui.serve")
 

@@ -57,7 +57,8 @@ class SshHost(Host):
 
     # -- connection ----------------------------------------------------------------------
     async def _connect(self):
-        import asyncssh
+        from drtui.asyncssh_quiet import load
+        asyncssh = load()
 
         t = self.target
         known = Path(t.known_hosts).expanduser()
@@ -92,7 +93,8 @@ class SshHost(Host):
 
     def _known_entry(self, known: Path) -> bool:
         """Whether known_hosts holds any key for this host (and port)."""
-        import asyncssh
+        from drtui.asyncssh_quiet import load
+        asyncssh = load()
 
         if not known.exists():
             return False
@@ -151,7 +153,8 @@ class SshHost(Host):
     async def _retrying(self, op, *, retry: bool = True):
         """Run op(conn) once more on a fresh connection if the connection dropped under it
         (retry=False: never twice, the first try may have run; the drop is raised)."""
-        import asyncssh
+        from drtui.asyncssh_quiet import load
+        asyncssh = load()
 
         for attempt in (1, 2):
             conn = await self.ensure()
@@ -175,7 +178,8 @@ class SshHost(Host):
     async def _run(self, command: str, *, timeout: float | None = None,
                    retry: bool = True) -> CommandResult:
         async def op(conn):
-            import asyncssh
+            from drtui.asyncssh_quiet import load
+            asyncssh = load()
 
             result = await conn.run(command, check=False, timeout=timeout)
             if result.exit_status is None and result.exit_signal is None:
@@ -189,7 +193,8 @@ class SshHost(Host):
 
     async def stream(self, argv: Sequence[str], *, cwd: str | None = None,
                      env: dict[str, str] | None = None) -> AsyncIterator[str]:
-        import asyncssh
+        from drtui.asyncssh_quiet import load
+        asyncssh = load()
 
         conn = await self.ensure()
         async with conn.create_process(self._command(argv, cwd, env),
@@ -222,7 +227,8 @@ class SshHost(Host):
         await self.run(["kill", f"-{int(sig)}", str(int(pid))])
 
     async def read_from(self, path: str, offset: int, limit: int = 1 << 20) -> Chunk:
-        import asyncssh
+        from drtui.asyncssh_quiet import load
+        asyncssh = load()
 
         async def op(conn):
             sftp = await self._sftp_client()

@@ -15,6 +15,7 @@ from typing import Any
 from drtui.errors import InvalidInput
 from drtui.files import envfile
 from drtui.session.model import Race, Session, Track
+from drtui.problem import errors
 from drtui.session.validate import Problem, session_problems
 
 CUSTOM_FILES = ("hyperparameters.json", "model_metadata.json", "reward_function.py")
@@ -244,7 +245,7 @@ def worker_env_values(session: Session, worker: int) -> dict[str, Any]:
 def render(session: Session, base_dir: Path | None = None, *, check: bool = True) -> dict[str, str]:
     """The file set, name -> text, in a stable order. Refuses an invalid session."""
     if check:
-        problems = session_problems(session)
+        problems = errors(session_problems(session))
         if problems:
             raise InvalidInput(problems)
     name = session.model.name

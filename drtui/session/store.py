@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from drtui.errors import InvalidInput
+from drtui.fsio import atomic_write  # noqa: F401  (re-exported: older imports)
+from drtui.problem import errors
 from drtui.session.model import Session
 from drtui.session.validate import Problem, problems_in
 
@@ -32,8 +32,8 @@ def read_data(path: Path) -> dict[str, Any]:
 def load(path: Path, *, check: bool = True) -> Session:
     """Read and validate a session file; InvalidInput lists every problem."""
     session, problems = problems_in(read_data(path))
-    if session is None or (check and problems):
-        raise InvalidInput(problems)
+    if session is None or (check and errors(problems)):
+        raise InvalidInput(errors(problems) or problems)
     return session
 
 
@@ -65,28 +65,6 @@ def dumps(session: Session) -> str:
     import tomli_w
 
     return HEADER + "\n" + tomli_w.dumps(to_data(session), multiline_strings=True)
-
-
-def atomic_write(path: Path, text: str | bytes) -> None:
-    """Write, fsync, rename: a crash leaves either the old file or the new one, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def save(session: Session, path: Path) -> None:

@@ -6,21 +6,12 @@ field errors first (key path and rule), then, if the data parsed, the cross-sect
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
+from drtui.problem import Problem
 from drtui.session.model import Session
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: str  # dotted key path in the session file, e.g. "hyperparameters.lr"
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
