@@ -15,8 +15,7 @@ from typing import Any
 from drtui.errors import InvalidInput
 from drtui.files import envfile
 from drtui.session.model import Race, Session, Track
-from drtui.problem import errors
-from drtui.session.validate import Problem, session_problems
+from drtui.problem import Problem
 
 CUSTOM_FILES = ("hyperparameters.json", "model_metadata.json", "reward_function.py")
 SIMAPP_SOURCE = "awsdeepracercommunity/deepracer-simapp"
@@ -243,11 +242,12 @@ def worker_env_values(session: Session, worker: int) -> dict[str, Any]:
 
 
 def render(session: Session, base_dir: Path | None = None, *, check: bool = True) -> dict[str, str]:
-    """The file set, name -> text, in a stable order. Refuses an invalid session."""
-    if check:
-        problems = errors(session_problems(session))
-        if problems:
-            raise InvalidInput(problems)
+    """The file set, name -> text, in a stable order. Refuses a session with an error
+    (`check=False` when the caller has just checked it)."""
+    if check:  # the one check of a session, its reward run on sample params included
+        from drtui.session.check import require
+
+        require(session, base_dir)
     name = session.model.name
     files = {
         "hyperparameters.json": hyperparameters_json(session),

@@ -177,7 +177,7 @@ class Training(Section):
     domain_randomization: bool = False
     min_eval_trials: int = Field(default=5, ge=1, le=100)
     max_steps_per_iteration: int | None = Field(default=None, ge=100, le=1_000_000)
-    seed: int | None = Field(default=None, ge=0)
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)  # numpy's and torch's seed range
 
 
 class WorkerOverride(Section):

@@ -6,12 +6,14 @@ field errors first (key path and rule), then, if the data parsed, the cross-sect
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
 from drtui.problem import Problem
 from drtui.session.model import Session
+from drtui.session.runner_rules import runner_problems
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -131,10 +133,7 @@ def session_problems(session: Session) -> list[Problem]:
     if b.provider == "deepracer-on-aws" and not b.deepracer_on_aws.api_url:
         add("backend.deepracer_on_aws.api_url", "the deepracer-on-aws provider needs the "
                                                 "deployment's API URL")
-    if b.runner == "deepracer-on-aws":  # what the managed service accepts (its API's rules)
-        from drtui.backends.droa import session_problems as droa_problems
-
-        out.extend(droa_problems(session))
+    out.extend(runner_problems(session))  # what the session's runner refuses
     return out
 
 
@@ -198,24 +197,63 @@ def _drfc_transfer_problems(session: Session) -> list[Problem]:
     return out
 
 
-def problems_in(data: dict[str, Any]) -> tuple[Session | None, list[Problem]]:
-    """Parse and check raw session data; the session is None when it did not parse."""
+@dataclass
+class Parsed:
+    """Raw session data, parsed: the session (None when a field rule broke), a stand-in with
+    the broken keys at their defaults (so the other rules can still be checked), and every
+    problem found."""
+
+    session: Session | None
+    stand_in: Session | None
+    problems: list[Problem]
+    broken: frozenset[str] = frozenset()  # key paths of the field errors
+
+    def is_broken(self, *prefixes: str) -> bool:
+        """Whether a field error concerns one of these sections or keys."""
+        return any(path == pre or path.startswith((pre + ".", pre + "["))
+                   for path in self.broken for pre in prefixes)
+
+
+def parse(data: dict[str, Any]) -> Parsed:
+    """Parse raw session data and check every rule, whatever else is broken."""
     try:
         session = Session.model_validate(data)
     except ValidationError as exc:
         problems = pydantic_problems(exc)
-        # Still report the cross-section rules: check a copy with the broken keys removed
-        # (their defaults stand in), so one bad value does not hide every other problem.
-        repaired = _without(data, [err["loc"] for err in exc.errors()])
-        try:
-            stand_in = Session.model_validate(repaired)
-        except ValidationError:
-            return None, problems
-        seen = {p.path for p in problems}
+        broken = frozenset(p.path for p in problems)
+        stand_in = _stand_in(data, exc)
+        if stand_in is None:
+            return Parsed(None, None, problems, broken)
         extra = [p for p in session_problems(stand_in)
-                 if p.path not in seen and not any(p.path.startswith(s + ".") for s in seen)]
-        return None, problems + extra
-    return session, session_problems(session)
+                 if p.path not in broken and not any(p.path.startswith(s + ".") for s in broken)]
+        return Parsed(None, stand_in, problems + extra, broken)
+    return Parsed(session, session, session_problems(session))
+
+
+def problems_in(data: dict[str, Any]) -> tuple[Session | None, list[Problem]]:
+    """Parse and check raw session data; the session is None when it did not parse."""
+    parsed = parse(data)
+    return parsed.session, parsed.problems
+
+
+_STAND_IN_NAME = "stand-in"  # a valid model name, so a broken one hides no other rule
+
+
+def _stand_in(data: dict[str, Any], exc: ValidationError) -> Session | None:
+    """The session with each broken key removed (its default stands in), repeated while
+    removing one key uncovers another (a section rule broken by a default, say)."""
+    repaired = data
+    for _ in range(4):
+        repaired = _without(repaired, [err["loc"] for err in exc.errors()])
+        model = repaired.get("model")
+        if not isinstance(model, dict) or "name" not in model:
+            repaired["model"] = {**(model if isinstance(model, dict) else {}),
+                                 "name": _STAND_IN_NAME}
+        try:
+            return Session.model_validate(repaired)
+        except ValidationError as again:
+            exc = again
+    return None
 
 
 def _without(data: dict[str, Any], locs: list[tuple[Any, ...]]) -> dict[str, Any]:
