@@ -28,16 +28,51 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return "".join(parts)
 
 
+_KINDS = {"int": "a whole number", "float": "a number", "bool": "true or false",
+          "str": "text", "dict": "a table", "list": "a list", "NoneType": "nothing"}
+_EXPECTED = {"int": "a whole number", "float": "a number", "bool": "true or false",
+             "string": "text", "dict": "a table", "model": "a table", "list": "a list",
+             "decimal": "a number"}
+
+
+def _given(err: dict[str, Any]) -> str:
+    value = err.get("input")
+    kind = _KINDS.get(type(value).__name__, type(value).__name__)
+    shown = repr(value)
+    if len(shown) > 40:  # a pasted essay is not repeated back whole
+        shown = repr(value[:30]) + "..." if isinstance(value, str) else shown[:37] + "..."
+    return f"got {kind} {shown}" if isinstance(value, (str, dict, list)) else f"got {shown}"
+
+
 def _message(err: dict[str, Any]) -> str:
-    kind, msg = err["type"], err["msg"]
+    """pydantic's error as a rule in plain words, naming what was given."""
+    kind, msg, ctx = err["type"], err["msg"], err.get("ctx") or {}
     if kind == "extra_forbidden":
         return "unknown key (not part of the session schema)"
     if kind == "missing":
         return "required key is missing"
-    if msg.startswith("Value error, "):
-        return msg[len("Value error, "):]
-    if "input" in err and kind.endswith("_type"):
-        return f"{msg[0].lower()}{msg[1:]} (got {type(err['input']).__name__} {err['input']!r})"
+    if kind in ("value_error", "assertion_error"):
+        return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    bounds = {"greater_than_equal": ("at least", "ge"), "greater_than": ("more than", "gt"),
+              "less_than_equal": ("at most", "le"), "less_than": ("less than", "lt")}
+    if kind in bounds:
+        words, key = bounds[kind]
+        return f"must be {words} {ctx.get(key)} ({_given(err)})"
+    if kind in ("string_too_short", "string_too_long"):
+        words, n = ("at least", ctx.get("min_length")) if kind.endswith("short") else \
+            ("at most", ctx.get("max_length"))
+        return f"must be {words} {n} character{'s' * (n != 1)} long ({_given(err)})"
+    if kind in ("too_short", "too_long"):
+        words, n = ("at least", ctx.get("min_length")) if kind == "too_short" else \
+            ("at most", ctx.get("max_length"))
+        return f"must list {words} {n} item{'s' * (n != 1)} (got {ctx.get('actual_length')})"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')} ({_given(err)})"
+    if kind == "int_from_float":
+        return f"must be a whole number ({_given(err)})"
+    if kind.endswith(("_type", "_parsing")):
+        expected = _EXPECTED.get(kind.split("_")[0], kind.split("_")[0])
+        return f"must be {expected} ({_given(err)})"
     return msg[0].lower() + msg[1:]
 
 
