@@ -34,6 +34,14 @@ def default(path: str) -> Any:
     return copy.deepcopy(node)
 
 
+def _canonical(data: dict[str, Any]) -> str:
+    """The draft's values, order aside: 1 and 1.0 differ (the file would), a key removed
+    and set again does not."""
+    import json
+
+    return json.dumps(data, sort_keys=True, default=repr)
+
+
 @dataclass
 class Draft:
     data: dict[str, Any]
@@ -43,6 +51,7 @@ class Draft:
     saved_version: int | None = None
     _cache: tuple[Any, Any, list] | None = field(default=None, repr=False)
     _parsed: tuple[int, Any] | None = field(default=None, repr=False)
+    _saved_data: str | None = field(default=None, repr=False)  # _canonical(data) when saved
     # (reward_key, session.check.RewardReport) of the last reward run on sample params
     reward_result: tuple[Any, Any] | None = field(default=None, repr=False)
 
@@ -52,7 +61,7 @@ class Draft:
 
         draft = cls(to_data(session), Path(session_path))
         if saved:
-            draft.saved_version = draft.version
+            draft.mark_saved()
         return draft
 
     # --- access by dotted key path ------------------------------------------------------
@@ -183,10 +192,15 @@ class Draft:
 
     @property
     def dirty(self) -> bool:
-        return self.saved_version != self.version
+        """Whether the draft differs from the file it was saved to: a value changed and
+        changed back is not an unsaved change."""
+        if self.saved_version is None:
+            return True
+        return self.saved_version != self.version and _canonical(self.data) != self._saved_data
 
     def mark_saved(self) -> None:
         self.saved_version = self.version
+        self._saved_data = _canonical(self.data)
 
     def default_output_dir(self) -> Path:
         return self.session_path.parent / (self.model_name or "model")
