@@ -59,22 +59,30 @@ def test_drfc_defaults_round_trip_exactly(tmp_path, data_dir):
     """DRfC's own default files come back with the same keys and values."""
     folder = drfc_folder(tmp_path / "drfc", data_dir, "drfc/model_metadata.json",
                          "drfc/hyperparameters.json", envs=True)
-    session, _ = import_folder(folder)
+    session, notes = import_folder(folder)
     files = render.render(session)
     for name, sample in [("hyperparameters.json", "drfc/hyperparameters.json"),
                          ("model_metadata.json", "drfc/model_metadata.json")]:
         assert json.loads(files[name]) == json.loads((data_dir / sample).read_text()), name
-    # run.env: every literal value of DRfC's template is kept
-    template = envfile.read_env((data_dir / "drfc/template-run.env").read_text())
-    ours = envfile.read_env(files["run.env"])
-    for key, value in template.items():
-        if value.startswith("$"):
-            continue  # DRfC's references are written as their values
-        assert ours[key] == value, key
-    assert ours["DR_DISPLAY_NAME"] == ours["DR_CAR_NAME"] == "FastCar"
+    # run.env: every line of DRfC's template comes back as written ($VAR references too)
+    template = dict(envfile.env_words((data_dir / "drfc/template-run.env").read_text()))
+    ours = dict(envfile.env_words(files["run.env"]))
+    assert {k: ours[k] for k in template} == template
+    # system.env: the unfilled placeholders (<CLOUD_REPLACE>) are kept and named
+    template = dict(envfile.env_words((data_dir / "drfc/template-system.env").read_text()))
+    ours = dict(envfile.env_words(files["system.env"]))
+    assert {k: ours[k] for k in template} == template
+    assert any("DR_CLOUD: drtui cannot evaluate" in n for n in notes)
+    assert ours_exported(files)["DR_DISPLAY_NAME"] == "FastCar"
     assert session.model.name == "rl-deepracer-sagemaker"  # DRfC's model prefix
     assert session.track.world == "reinvent_base"
     assert session.backend.runner == "drfc"
+
+
+def ours_exported(files: dict[str, str]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    envfile.evaluate(envfile.env_words(files["system.env"] + files["run.env"]), env)
+    return env
 
 
 def test_import_reads_worker_files(tmp_path, data_dir):
@@ -83,6 +91,13 @@ def test_import_reads_worker_files(tmp_path, data_dir):
     (folder / "system.env").write_text(
         (folder / "system.env").read_text().replace("DR_WORKERS=1", "DR_WORKERS=2"))
     shutil.copy(data_dir / "drfc/template-worker.env", folder / "worker-2.env")
+    # DRfC reads worker files only in multi-config training
+    session, notes = import_folder(folder)
+    assert session.workers == [] and "worker-2.env" not in render.render(session)
+    assert any(n.startswith("worker-2.env: not imported") and "DR_TRAIN_MULTI_CONFIG" in n
+               for n in notes)
+    (folder / "run.env").write_text((folder / "run.env").read_text().replace(
+        "DR_TRAIN_MULTI_CONFIG=False", "DR_TRAIN_MULTI_CONFIG=True"))
     session, _ = import_folder(folder)
     assert session.training.workers == 2
     files = render.render(session)
@@ -101,7 +116,9 @@ def test_import_refuses_what_the_simulator_refuses(tmp_path, data_dir):
     with pytest.raises(InvalidInput) as exc:
         import_folder(folder, name="x")
     text = str(exc.value)
-    assert "car.sensors" in text and "action_space.type: sac needs a continuous" in text
+    assert "model_metadata.json: sensor ['LIDAR', 'SECTOR_LIDAR']: simapp allows at most one " \
+           "lidar (simapp would stop)" in text
+    assert "model_metadata.json: sac needs a continuous action space" in text
 
 
 def test_import_of_a_folder_without_metadata(tmp_path):

@@ -159,7 +159,17 @@ class DrfcSettings(Section):
     upload_s3_bucket: EnvStr = "not-defined"
     upload_s3_profile: EnvStr = "default"
     model_prefix: EnvStr = ""  # empty: the model name
+    # continue training from another model's checkpoint (DR_LOCAL_S3_PRETRAINED, _PREFIX,
+    # _CHECKPOINT: "last", "best" or a checkpoint number)
+    pretrained: bool = False
+    pretrained_prefix: EnvStr = "rl-sagemaker-pretrained"
+    pretrained_checkpoint: EnvStr = "last"
+    # container images: DR_SIMAPP_VERSION (DRfC since 2024, one image) or, before it,
+    # DR_SAGEMAKER_IMAGE, DR_ROBOMAKER_IMAGE and DR_COACH_IMAGE; "" leaves the key out
     simapp_version: EnvStr = "6.0.4-cpu"
+    sagemaker_image: EnvStr = ""
+    robomaker_image: EnvStr = ""
+    coach_image: EnvStr = ""
     docker_style: Literal["swarm", "compose"] = "compose"
     run_id: int = Field(default=0, ge=0, le=99)
     path: Text = "~/deepracer-for-cloud"  # the DRfC install on the training host
