@@ -211,16 +211,19 @@ class _Reader:
     def __init__(self, env: dict[str, str | None], where: dict[str, str], notes: list[str]):
         self.env, self.where, self.notes = env, where, notes
 
+    def text(self, key: str) -> str | None:
+        """KEY's value; None (with a note) when drtui cannot evaluate it, or it is not set."""
+        if key in self.env and self.env[key] is None:
+            self.notes.append(f"{self.where.get(key, 'env')} {key}: drtui cannot evaluate "
+                              "this shell text; it is kept as written and drtui uses its "
+                              "own default for its checks")
+        return self.env.get(key)
+
     def take(self, table: dict[str, tuple[str, Any]]) -> dict[str, Any]:
         out = {}
         for field, (key, convert) in table.items():
-            if key not in self.env:
-                continue
-            text = self.env[key]
+            text = self.text(key)
             if text is None:
-                self.notes.append(f"{self.where.get(key, 'env')} {key}: drtui cannot evaluate "
-                                  "this shell text; it is kept as written and drtui uses its "
-                                  "own default for its checks")
                 continue
             if text == "" and convert is not str:
                 continue  # an empty number or switch: DRfC's own default applies
@@ -235,9 +238,9 @@ class _Reader:
 def _race(read: _Reader, env: dict[str, str | None]) -> dict[str, Any]:
     race: dict[str, Any] = {"object_avoidance": read.take(_OBJECT_AVOIDANCE),
                             "head_to_bot": read.take(_HEAD_TO_BOT)}
-    if env.get("DR_RACE_TYPE"):
+    if read.text("DR_RACE_TYPE"):
         race["type"] = env["DR_RACE_TYPE"]
-    positions = (env.get("DR_OA_OBJECT_POSITIONS") or "").replace('"', "")
+    positions = (read.text("DR_OA_OBJECT_POSITIONS") or "").replace('"', "")
     if positions:
         try:
             race["object_avoidance"]["object_positions"] = [
@@ -272,20 +275,21 @@ def _env_data(data: dict[str, Any], root: Path, name: str | None, notes: list[st
     drfc.update(read.take(_SYSTEM))
     for field, key in _IMAGES.items():
         drfc[field] = values.get(key) or ""  # absent: this generation does not use the key
-    prefix = values.get("DR_LOCAL_S3_MODEL_PREFIX") or ""
+    prefix = read.text("DR_LOCAL_S3_MODEL_PREFIX") or ""
     if name is None and re.fullmatch(r"[A-Za-z0-9-]{1,64}", prefix):
         data["model"]["name"] = prefix  # in DRfC the model prefix is the model's name
     if prefix and prefix != data["model"]["name"]:
         drfc["model_prefix"] = prefix
-    if values.get("DR_WORLD_NAME"):
-        data["track"] = {"world": values["DR_WORLD_NAME"]}
-    if values.get("DR_TRAIN_REVERSE_DIRECTION"):
-        data.setdefault("track", {})["reverse"] = read_bool(values["DR_TRAIN_REVERSE_DIRECTION"])
+    track = {"world": read.text("DR_WORLD_NAME"),
+             "reverse": read.text("DR_TRAIN_REVERSE_DIRECTION")}
+    data["track"] = {k: v for k, v in track.items() if v}
+    if "reverse" in data["track"]:
+        data["track"]["reverse"] = read_bool(data["track"]["reverse"])
     data["race"] = _race(read, values)
     car = data["car"]
     for field, key in (("name", "DR_CAR_NAME"), ("color", "DR_CAR_COLOR"),
                        ("body_shell", "DR_CAR_BODY_SHELL_TYPE")):
-        if values.get(key):
+        if read.text(key):
             car[field] = values[key]
     data["training"].update(read.take(_TRAINING))
     data["training"].update(read.take({"workers": ("DR_WORKERS", _int)}))
@@ -378,6 +382,7 @@ def import_folder(folder: Path, name: str | None = None):
         raise InvalidInput(errors(problems) or problems)
     notes += changes(session)
     notes += [f"warning: {p.path}: {p.message}" for p in problems if not p.is_error]
+    notes = list(dict.fromkeys(notes))  # a key read for several workers is named once
     session.imported.notes = notes
     return session, notes
 
