@@ -295,3 +295,25 @@ def test_cli_import_prints_the_notes(tmp_path, capsys):
     assert code == 0
     assert "note: warning: action_space: 62 discrete actions" in out
     assert "note: no reward_function.py" in out
+
+
+def test_on_the_spot_keys_are_read_as_its_scripts_read_them(tmp_path):
+    session, _ = import_folder(CORPUS / "dots-multitrack")
+    spot = session.backend.drfc.on_the_spot
+    assert (spot.regular_upload_minutes, spot.continue_on_spot_interruption,
+            spot.import_model_on_completion) == (0, True, True)
+    # its scripts test `[[ $DR_CONTINUE_ON_SPOT_INTERRUPTION == False ]]`: "false" is on
+    folder = copy_corpus("dots-multitrack", tmp_path / "f")
+    text = (folder / "run.env").read_text().replace("DR_CONTINUE_ON_SPOT_INTERRUPTION=True",
+                                                    "DR_CONTINUE_ON_SPOT_INTERRUPTION=false")
+    (folder / "run.env").write_text(text.replace("DR_REGULAR_UPLOAD=0", "DR_REGULAR_UPLOAD=60"))
+    session, notes = import_folder(folder)
+    spot = session.backend.drfc.on_the_spot
+    assert spot.continue_on_spot_interruption is True and spot.regular_upload_minutes == 60
+    assert "DR_CONTINUE_ON_SPOT_INTERRUPTION=false" in render.render(session)["run.env"]
+    spot.continue_on_spot_interruption = False
+    assert "DR_CONTINUE_ON_SPOT_INTERRUPTION=False" in render.render(session)["run.env"]
+    # a session made in drtui has none of them
+    from drtui.session.starter import starter
+
+    assert "DR_REGULAR_UPLOAD" not in render.render(starter("x"))["run.env"]

@@ -201,8 +201,24 @@ _SYSTEM = {
     "pretrained_checkpoint": ("DR_LOCAL_S3_PRETRAINED_CHECKPOINT", str),
     "run_id": ("DR_RUN_ID", _int),
 }
+def _spot_switch(text: str) -> bool:
+    return text != "False"  # deepracer-on-the-spot tests `[[ $KEY == False ]]`
+
+
+_ON_THE_SPOT = {
+    "regular_upload_minutes": ("DR_REGULAR_UPLOAD", _int),
+    "regular_physical_model_upload_minutes": ("DR_REGULAR_PHYSICAL_MODEL_UPLOAD", _int),
+    "continue_on_spot_interruption": ("DR_CONTINUE_ON_SPOT_INTERRUPTION", _spot_switch),
+    "import_model_on_completion": ("DR_IMPORT_MODEL_ON_COMPLETION", _spot_switch),
+}
 _IMAGES = {"simapp_version": "DR_SIMAPP_VERSION", "sagemaker_image": "DR_SAGEMAKER_IMAGE",
            "robomaker_image": "DR_ROBOMAKER_IMAGE", "coach_image": "DR_COACH_IMAGE"}
+
+
+def reader(key: str):
+    """How drtui reads a key it models (None for one it does not), so that generate can tell
+    whether the session still means what the file's text says."""
+    return _READERS.get(key)
 
 
 class _Reader:
@@ -233,6 +249,11 @@ class _Reader:
                 raise _refuse(f"{self.where.get(key, 'env')} {key}={text}: not "
                               f"{'a whole number' if convert is _int else 'a number'}") from None
         return out
+
+
+_READERS = {key: convert for table in (_EVALUATION, _TRAINING, _OBJECT_AVOIDANCE, _HEAD_TO_BOT,
+                                       _SYSTEM, _ON_THE_SPOT)
+            for key, convert in table.values()}
 
 
 def _race(read: _Reader, env: dict[str, str | None]) -> dict[str, Any]:
@@ -273,8 +294,13 @@ def _env_data(data: dict[str, Any], root: Path, name: str | None, notes: list[st
     data["backend"] = {"provider": "local", "runner": "drfc", "drfc": {}}
     drfc = data["backend"]["drfc"]
     drfc.update(read.take(_SYSTEM))
-    for field, key in _IMAGES.items():
-        drfc[field] = values.get(key) or ""  # absent: this generation does not use the key
+    if imported.get("system_env"):
+        for field, key in _IMAGES.items():
+            # absent: this DRfC generation does not use the key, and drtui does not add it
+            drfc[field] = read.text(key) or ""
+    spot = read.take(_ON_THE_SPOT)
+    if spot:
+        drfc["on_the_spot"] = spot
     prefix = read.text("DR_LOCAL_S3_MODEL_PREFIX") or ""
     if name is None and re.fullmatch(r"[A-Za-z0-9-]{1,64}", prefix):
         data["model"]["name"] = prefix  # in DRfC the model prefix is the model's name

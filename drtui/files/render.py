@@ -266,6 +266,12 @@ def _run_env(session: Session) -> dict[str, Any]:
     }
     if t.max_steps_per_iteration is not None:
         env["DR_TRAIN_MAX_STEPS_PER_ITERATION"] = t.max_steps_per_iteration
+    if d.on_the_spot is not None:
+        spot = d.on_the_spot
+        env.update({"DR_REGULAR_UPLOAD": spot.regular_upload_minutes,
+                    "DR_REGULAR_PHYSICAL_MODEL_UPLOAD": spot.regular_physical_model_upload_minutes,
+                    "DR_CONTINUE_ON_SPOT_INTERRUPTION": spot.continue_on_spot_interruption,
+                    "DR_IMPORT_MODEL_ON_COMPLETION": spot.import_model_on_completion})
     env.update({
         "DR_LOCAL_S3_MODEL_PREFIX": prefix,
         "DR_LOCAL_S3_PRETRAINED": d.pretrained,
@@ -360,12 +366,17 @@ _SYSTEM_FIXED = frozenset({
     "DR_CLOUD_WATCH_LOG_STREAM_PREFIX", "DR_HOST_X", "DR_WEBVIEWER_PORT", "DR_QUIET_ACTIVATE"})
 
 
-def same_env_value(text: str | None, value: Any) -> bool:
+def same_env_value(key: str, text: str | None, value: Any) -> bool:
     """Whether an env value as DRfC reads it (None: drtui cannot evaluate it) means the
     session's value, read the way drtui's importer reads that key."""
+    from drtui.files.importer import reader
+
     if text is None or isinstance(value, envfile.Verbatim):
         return True
+    read = reader(key)
     try:
+        if read is not None and not isinstance(value, str):
+            return read(text) == value
         if isinstance(value, bool):
             return envfile.read_bool(text) == value
         if isinstance(value, (int, float)):
@@ -385,7 +396,7 @@ def _keep_imported(original: dict[str, str], values: dict[str, Any], fixed: froz
     out: dict[str, Any] = {}
     for key, text in original.items():
         read = text if env is None else envfile.expand(text, env)
-        keep = key not in values or key in fixed or same_env_value(read, values[key])
+        keep = key not in values or key in fixed or same_env_value(key, read, values[key])
         out[key] = envfile.Verbatim(text) if keep else values[key]
         if env is not None:
             envfile.evaluate([(key, envfile.format_value(out[key]))], env)
