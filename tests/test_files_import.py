@@ -317,3 +317,11 @@ def test_on_the_spot_keys_are_read_as_its_scripts_read_them(tmp_path):
     from drtui.session.starter import starter
 
     assert "DR_REGULAR_UPLOAD" not in render.render(starter("x"))["run.env"]
+
+
+def test_windows_line_ends_are_named(tmp_path):
+    folder = copy_corpus("dots-default", tmp_path / "f")
+    (folder / "run.env").write_bytes((folder / "run.env").read_bytes().replace(b"\n", b"\r\n"))
+    session, notes = import_folder(folder)
+    assert any(n.startswith("run.env has Windows line ends") for n in notes)
+    assert session.track.world == "reInvent2019_track"

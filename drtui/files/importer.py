@@ -117,7 +117,11 @@ def _hyperparameters(hp: dict[str, Any], notes: list[str]) -> dict[str, Any]:
 # -- env files ----------------------------------------------------------------------------------
 def _env_table(path: Path, notes: list[str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """(KEY -> text as written, the words activate.sh reads) of a system.env or run.env."""
-    words = envfile.env_words(path.read_text(encoding="utf-8"))
+    raw = path.read_bytes().decode("utf-8")
+    if "\r" in raw:
+        notes.append(f"{path.name} has Windows line ends: DRfC's activate.sh would keep the CR "
+                     "at the end of every value; drtui reads and writes plain line ends")
+    words = envfile.env_words(raw)
     table: dict[str, str] = {}
     for key, text in words:
         if not envfile.is_name(key):
