@@ -54,7 +54,8 @@ def _read_json(path: Path) -> tuple[str, Any]:
     try:
         return text, json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _refuse(f"{path.name}: not valid JSON ({exc})") from None
+        raise _refuse(f"{path.name}: not valid JSON ({exc}); simapp's json.load stops on it "
+                      "too") from None
 
 
 # -- model_metadata.json ------------------------------------------------------------------------
