@@ -109,9 +109,7 @@ def session_problems(session: Session) -> list[Problem]:
     # sensors
     for msg in sensors.sensor_problems(session.car.sensors):
         add("car.sensors", msg)
-    has_dsl = "DISCRETIZED_SECTOR_LIDAR" in session.car.sensors
-    if session.car.lidar_config is not None and not has_dsl:
-        add("car.lidar_config", "only applies with the DISCRETIZED_SECTOR_LIDAR sensor")
+    out.extend(metadata_problems(session))
 
     # network
     arch = session.network.architecture
@@ -169,6 +167,54 @@ def session_problems(session: Session) -> list[Problem]:
         add("backend.deepracer_on_aws.api_url", "the deepracer-on-aws provider needs the "
                                                 "deployment's API URL")
     out.extend(runner_problems(session))  # what the session's runner refuses
+    return out
+
+
+def simapp_version_problem(version: str | int) -> str | None:
+    """simapp reads "version" with float() and knows physics for 1, 2 and 3 or later
+    (agent_ctrl/utils.py get_wheel_radius raises for anything else)."""
+    if version == "":
+        return None
+    try:
+        number = float(version)
+    except (TypeError, ValueError):
+        return f"simapp reads version as a number; got {version!r}"
+    if number < 3 and number not in (1.0, 2.0):
+        return f"simapp knows versions 1, 2 and 3 or later; got {version!r}"
+    return None
+
+
+def metadata_problems(session: Session) -> list[Problem]:
+    """model_metadata.json's rules. A new session keeps drtui's limits as errors. An imported
+    one is held to what simapp accepts, which is more: it trains any number of discrete
+    actions and clips speed to 0.1..4 m/s and steering to -30..30 degrees at run time, and
+    it ignores lidar_config without the lidar that reads it; those are warnings there."""
+    imported, out = session.is_imported, []
+    space = session.action_space
+    for where, message in space.limit_problems():
+        path = "action_space" + (f".{where}" if where else "")
+        if not imported:
+            out.append(Problem(path, message))
+        elif space.type == "discrete" and not where and not space.actions:
+            out.append(Problem(path, "simapp needs at least one action"))
+        elif not where and space.type == "discrete":
+            out.append(Problem(path, f"{len(space.actions)} discrete actions: simapp trains "
+                                     "them, but DeepRacer allows 2..30 for a new model and "
+                                     "each action more makes learning slower", "warning"))
+        else:
+            out.append(Problem(path, f"{message}: simapp clips it to its limit at run time",
+                               "warning"))
+    if session.car.lidar_config is not None and \
+            "DISCRETIZED_SECTOR_LIDAR" not in session.car.sensors:
+        if imported:
+            out.append(Problem("car.lidar_config", "simapp ignores it without the "
+                                                   "DISCRETIZED_SECTOR_LIDAR sensor", "warning"))
+        else:
+            out.append(Problem("car.lidar_config",
+                               "only applies with the DISCRETIZED_SECTOR_LIDAR sensor"))
+    message = simapp_version_problem(session.metadata_version)
+    if message:
+        out.append(Problem("metadata_version", message))
     return out
 
 
