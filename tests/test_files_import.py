@@ -245,6 +245,26 @@ def test_what_simapp_accepts_imports_with_warnings(tmp_path):
         == "error"
 
 
+def test_hyperparameters_outside_drtuis_ranges_import_as_warnings(tmp_path):
+    """simapp trains lr 0.01 and batch_size 100; drtui advises against them, and refuses
+    them in a model made in drtui."""
+    from drtui.session.model import Session
+    from drtui.session.validate import session_problems
+
+    folder = copy_corpus("dots-default", tmp_path / "f")
+    hp = json.loads((folder / "hyperparameters.json").read_text())
+    hp.update(lr=0.01, batch_size=100)
+    (folder / "hyperparameters.json").write_text(json.dumps(hp))
+    session, notes = import_folder(folder)
+    found = {p.path: p for p in session_problems(session)}
+    assert found["hyperparameters.lr"].severity == "warning"
+    assert found["hyperparameters.lr"].message == ("must be within 1e-08 .. 0.001 (got 0.01) "
+                                                   "(simapp trains it as imported)")
+    assert found["hyperparameters.batch_size"].severity == "warning"
+    new = Session.model_validate({**session.model_dump(), "imported": {}})
+    assert {p.path: p.severity for p in session_problems(new)}["hyperparameters.lr"] == "error"
+
+
 @pytest.mark.parametrize("change,reason", [
     ({"version": "2.5"}, "simapp knows versions 1, 2 and 3 or later"),
     ({"version": "five"}, "simapp reads version as a number"),

@@ -121,13 +121,11 @@ class ActionSpace(Section):
                             f"actions (got {len(self.actions)})"))
         for i, a in enumerate(self.actions):
             if not -MAX_STEERING <= a.steering_angle <= MAX_STEERING:
-                bound = "greater than or equal to -30" if a.steering_angle < 0 else \
-                    "less than or equal to 30"
+                bound = "at least -30" if a.steering_angle < 0 else "at most 30"
                 out.append((f"actions[{i}].steering_angle",
                             f"must be {bound} degrees (got {a.steering_angle:g})"))
             if not MIN_SPEED <= a.speed <= MAX_SPEED:
-                bound = "greater than or equal to 0.1" if a.speed < MIN_SPEED else \
-                    "less than or equal to 4"
+                bound = "at least 0.1" if a.speed < MIN_SPEED else "at most 4"
                 out.append((f"actions[{i}].speed", f"must be {bound} m/s (got {a.speed:g})"))
         return out
 

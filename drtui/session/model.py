@@ -138,8 +138,10 @@ class Hyperparameters(Section):
     def _in_range(cls, value: Any, info: ValidationInfo) -> Any:
         from drtui.catalog.algorithms import HYPERPARAMETERS
 
+        # types and what the simulator fails on; ranges are session rules (validate.py),
+        # warnings for an imported model that simapp trains as it is
         if value is not None:
-            problem = HYPERPARAMETERS[info.field_name].problem(value, algorithm=None)
+            problem = HYPERPARAMETERS[info.field_name].simapp_problem(value, algorithm=None)
             if problem:
                 raise ValueError(problem)
         return value

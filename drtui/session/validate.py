@@ -139,9 +139,13 @@ def session_problems(session: Session) -> list[Problem]:
     # hyperparameters: ranges are field rules; these depend on the algorithm
     hp = session.effective_hyperparameters()
     for key, value in hp.items():
-        msg = algorithms.HYPERPARAMETERS[key].problem(value, algo)
-        if msg:
+        spec = algorithms.HYPERPARAMETERS[key]
+        if msg := spec.simapp_problem(value, algo):
             add(f"hyperparameters.{key}", msg)
+        elif msg := spec.range_problem(value):
+            out.append(Problem(f"hyperparameters.{key}", msg + (
+                " (simapp trains it as imported)" if session.is_imported else ""),
+                severity="warning" if session.is_imported else "error"))
     if algo == "clipped_ppo" and hp["exploration_type"] == "e-greedy" and \
             session.action_space.type == "continuous":
         add("hyperparameters.exploration_type",
