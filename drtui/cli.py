@@ -276,6 +276,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         raise InvalidInput([Problem("--max-cost", "must be a number of dollars above 0")])
     workspace = _workspace(args)
+    if args.resume and (args.minutes is not None or args.iterations is not None):
+        from drtui.errors import InvalidInput
+        from drtui.problem import Problem
+
+        raise InvalidInput([Problem("--resume", "a resumed run keeps its own limits; "
+                                                "--minutes and --iterations apply to a new run")])
     if args.resume:
         run = store.find(workspace, args.resume)
         if run.status in store.ACTIVE and asyncio.run(launch.is_alive(run)):
@@ -283,13 +289,32 @@ def cmd_run(args: argparse.Namespace) -> int:
                                         f"`drtui runs attach {run.id}` follows it")
             return 2
     elif args.session:
-        run = launch.create_run(workspace, Path(args.session), warn=_warnings_out)
+        changes = _run_changes(Path(args.session), args)
+        run = launch.create_run(workspace, Path(args.session), warn=_warnings_out,
+                                changes=changes)
     else:
         _console(stderr=True).print("[red]give a SESSION file, or --resume RUN[/]")
         return 2
     return asyncio.run(_run_and_follow(run, start=True, resume=bool(args.resume),
                                        as_json=args.json, detach=args.detach,
                                        max_cost=args.max_cost))
+
+
+def _run_changes(session_path: Path, args: argparse.Namespace) -> dict:
+    """--minutes and --iterations as changes to this run's session (the file is kept as it
+    is), each said with its old and new value."""
+    from drtui.session.store import read_data
+
+    keys = {"training.time_limit_minutes": args.minutes,
+            "hyperparameters.term_cond_max_episodes": args.iterations}
+    changes = {k: v for k, v in keys.items() if v is not None}
+    if changes:
+        data, con = read_data(session_path), _console(stderr=True)
+        for key, value in changes.items():
+            section, name = key.split(".")
+            old = data.get(section, {}).get(name, "default")
+            con.print(f"for this run: {key}: {old} -> {value}", markup=False)
+    return changes
 
 
 async def _run_and_follow(run, *, start: bool, resume: bool = False, as_json: bool = False,
@@ -526,6 +551,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--resume", metavar="RUN", help="continue a run from its last checkpoint")
     sp.add_argument("--json", action="store_true", help="print events as JSON lines")
     sp.add_argument("--detach", action="store_true", help="start it and return")
+    sp.add_argument("--minutes", type=int, metavar="N",
+                    help="this run's time limit (training.time_limit_minutes; the session "
+                         "file is not changed)")
+    sp.add_argument("--iterations", type=int, metavar="N",
+                    help="stop after N training iterations (term_cond_max_episodes, which "
+                         "the trainer counts in policy updates, as simapp does)")
     sp.add_argument("--max-cost", type=float, metavar="DOLLARS",
                     help="stop the run (final checkpoint kept) once its machine has cost "
                          "this much (providers with an hourly cost)")

@@ -191,3 +191,28 @@ def test_save_keeps_the_check_in_the_session_file(tmp_path):
     save(starter("m"), path)
     session, problems = check.load(path)
     assert session.model.name == "m" and problems == []
+
+
+def test_run_minutes_and_iterations_change_this_run_only_and_say_so(tmp_path, capsys):
+    from drtui.runstore import launch
+
+    path = session_file(tmp_path)
+    before = path.read_bytes()
+    assert main(["run", str(path), "--minutes", "0", "--detach"]) == 2
+    assert "training.time_limit_minutes: must be at least 1 (got 0)" in capsys.readouterr().err
+    # what `drtui run --minutes 2 --iterations 3` checks and writes, without training
+    from drtui.cli import _run_changes
+    import argparse
+
+    changes = _run_changes(path, argparse.Namespace(minutes=2, iterations=3))
+    err = capsys.readouterr().err
+    assert "for this run: training.time_limit_minutes: 60 -> 2" in err
+    assert "for this run: hyperparameters.term_cond_max_episodes: 1000 -> 3" in err
+    run = launch.create_run(tmp_path / "ws", path, changes=changes)
+    from drtui.session.store import load
+
+    session = load(run.session_path)
+    assert session.training.time_limit_minutes == 2
+    assert session.hyperparameters.term_cond_max_episodes == 3
+    assert path.read_bytes() == before
+    assert main(["run", "--resume", run.id, "--minutes", "5"]) == 2

@@ -110,15 +110,21 @@ def estimate(session) -> tuple[float, float, str]:
     from drtui.backends import aws_pricing
 
     cfg = session.backend.aws_ec2
-    ec2 = ec2_client(aws_session(cfg.region, cfg.profile)) if cfg.spot else None
     try:
+        ec2 = ec2_client(aws_session(cfg.region, cfg.profile)) if cfg.spot else None
         found = aws_pricing.price(ec2, cfg.instance_type, cfg.region, use_spot=cfg.spot,
                                   max_price=cfg.max_price_per_hour)
     except aws_pricing.NoPrice as exc:
         raise Ec2Error(str(exc)) from None
-    except Exception as exc:  # noqa: BLE001 - botocore's errors, made readable
-        raise Ec2Error(f"spot price for {cfg.instance_type} in {cfg.region}: "
-                       f"{aws_error(exc)}") from None
+    except Exception as exc:  # noqa: BLE001 - no credentials, no network: the list price
+        try:
+            listed = aws_pricing.on_demand(cfg.instance_type, cfg.region)
+        except aws_pricing.NoPrice:
+            raise Ec2Error(f"spot price for {cfg.instance_type} in {cfg.region}: "
+                           f"{aws_error(exc)}") from None
+        found = aws_pricing.Price(listed.per_hour, f"{listed.source}; spot prices need AWS "
+                                                   f"({aws_error(exc)}), so this is the most "
+                                                   "a spot hour costs")
     hours = session.training.time_limit_minutes / 60.0
     return found.per_hour, found.per_hour * hours, found.source
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from drtui.backends.base import Host, HostGone, HostUnreachable, Provider, Runner
 from drtui.errors import DrtuiError
@@ -51,15 +52,16 @@ def _backend(run: Run) -> tuple[Provider, Runner]:
 
 
 def create_run(workspace: Path, session_path: Path, *,
-               warn: Callable[[list], None] | None = None) -> Run:
-    """Check the session, render its files and make the run folder; `warn` is given the
-    check's warnings, if any."""
+               warn: Callable[[list], None] | None = None,
+               changes: dict[str, Any] | None = None) -> Run:
+    """Check the session (with `changes` to its keys, for this run only), render its files
+    and make the run folder; `warn` is given the check's warnings, if any."""
     from drtui.files import render
     from drtui.session import check
 
     # the one check (the runner's own rules and the reward run included), before a run
     # folder is made
-    session, warnings = check.load(session_path)
+    session, warnings = check.load(session_path, changes=changes)
     if warn is not None and warnings:
         warn(warnings)
     files = render.render(session, base_dir=Path(session_path).parent, check=False)

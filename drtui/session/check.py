@@ -196,14 +196,23 @@ def check_data(data: dict[str, Any], base_dir: Path | None = None, *, reward: bo
     return parsed.session, problems
 
 
-def load(path: Path, *, reward: bool = True) -> tuple[Any, list[Problem]]:
-    """Read and check a session file: (session, warnings and errors). Raises InvalidInput
-    with every problem when any of them is an error."""
+def load(path: Path, *, reward: bool = True, changes: dict[str, Any] | None = None
+         ) -> tuple[Any, list[Problem]]:
+    """Read and check a session file, with `changes` ({"training.time_limit_minutes": 5})
+    applied first: (session, warnings and errors). Raises InvalidInput with every problem
+    when any of them is an error."""
     from drtui.errors import InvalidInput
     from drtui.session.store import read_data
 
     path = Path(path)
-    session, problems = check_data(read_data(path), path.parent, reward=reward)
+    data = read_data(path)
+    for key, value in (changes or {}).items():
+        *sections, name = key.split(".")
+        node = data
+        for section in sections:
+            node = node.setdefault(section, {})
+        node[name] = value
+    session, problems = check_data(data, path.parent, reward=reward)
     if session is None or errors(problems):
         raise InvalidInput(problems)
     return session, problems

@@ -399,6 +399,24 @@ def test_estimate_from_spot_price_history_and_list_prices(aws, tmp_path, capsys)
     assert out["per_hour"] == 1.3232 and out["minutes"] == 45
 
 
+def test_cost_without_aws_credentials_gives_the_list_price_with_a_note(tmp_path, capsys,
+                                                                       monkeypatch):
+    from drtui.cli import main
+    from drtui.session.store import save
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                 "AWS_PROFILE", "DRTUI_AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    save(make_session(instance_type="g4dn.2xlarge", spot=True), tmp_path / "s.toml")
+    assert main(["cost", str(tmp_path / "s.toml"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["per_hour"] == 0.752
+    assert "spot prices need AWS (" in out["source"] and "credentials" in out["source"].lower()
+
+
 def test_open_ssh_to_the_world_is_refused(tmp_path, capsys):
     from drtui.cli import main
     from drtui.session.store import save
@@ -489,8 +507,10 @@ async def test_wizard_backend_step_shows_the_estimate_for_aws_ec2_only(tmp_path,
             app.screen.query_one(f"#{field_id('backend.aws_ec2.spot')}-editor").value = True
             await settle(app, pilot)
             assert app.draft.get("backend.aws_ec2.spot") is True
-            assert str(line.render()).startswith("no estimate: spot price for c7i.4xlarge in "
-                                                 "us-east-1:")
+            # AWS does not answer: the list price, the most a spot hour costs, says so
+            shown = str(line.render())
+            assert shown.startswith("≈ $0.7140/h for c7i.4xlarge"), shown
+            assert "spot prices need AWS (" in shown
             asked = len(imds.requests())
             assert asked >= 1
 
