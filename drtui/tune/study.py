@@ -180,6 +180,12 @@ def save_best(study, path: Path, *, base_session: Path | None = None) -> tuple[A
         raise InvalidInput([_problem("--save-best", f"{path} is the session being tuned: "
                                                    "save the best as a new file")])
     best, session = best_session(study)
+    from drtui.tune.space import apply
+
+    rounded = {key: rounded_value(value, best.distributions.get(key))
+               for key, value in best.params.items()}
+    session = apply(session, rounded)  # checked again: a rounded value keeps every rule
+    session.model.name = _model_name(study.study_name, session.model.name)
     if session.reward.file is not None and base_session is not None:
         import os
 
@@ -190,6 +196,26 @@ def save_best(study, path: Path, *, base_session: Path | None = None) -> tuple[A
                                  if session.model.description else note)[-500:]
     store.save(session, path)
     return best, path
+
+
+def rounded_value(value: Any, distribution) -> Any:
+    """A sampled value as a person would write it: a multiple of the parameter's step, else
+    three significant digits (optuna's 0.000312345678 becomes 0.000312)."""
+    if not isinstance(value, float):
+        return value
+    step = getattr(distribution, "step", None)
+    if step:
+        from decimal import Decimal
+
+        places = max(0, -Decimal(str(step)).as_tuple().exponent)
+        return round(round(value / step) * step, places)
+    return float(f"{value:.3g}")
+
+
+def _model_name(study_name: str, fallback: str) -> str:
+    """The study's name as a DeepRacer model name (1-64 of A-Z a-z 0-9 -)."""
+    name = re.sub(r"[^A-Za-z0-9-]+", "-", study_name).strip("-")[:64]
+    return name or fallback
 
 
 def trial_rows(study) -> list[dict[str, Any]]:

@@ -141,9 +141,15 @@ def test_running_again_resumes_the_study_and_saves_the_best(two_trials, capsys, 
     assert out[-1]["event"] == "best" and out[-1]["trial"]["number"] == best.number
     saved = store.load(best_path)  # validates
     hp = saved.effective_hyperparameters()
-    assert hp["lr"] == best.params["hyperparameters.lr"]
-    assert saved.reward.params["marker_1"] == best.params["reward.params.marker_1"]
-    assert saved.model.name == "tiny"  # the tuned session, not the trial's run copy
+    from drtui.tune.study import rounded_value
+
+    # rounded as a person writes them: the step's multiple, else three significant digits
+    lr = best.params["hyperparameters.lr"]
+    assert hp["lr"] == rounded_value(lr, best.distributions["hyperparameters.lr"])
+    assert hp["lr"] == pytest.approx(lr, rel=5e-3) and hp["lr"] == float(f"{hp['lr']:.3g}")
+    assert saved.reward.params["marker_1"] == rounded_value(
+        best.params["reward.params.marker_1"], best.distributions["reward.params.marker_1"])
+    assert saved.model.name == "tiny"  # named after the study, not the trial's run copy
     assert hp["term_cond_max_episodes"] == store.load(session_path).effective_hyperparameters()[
         "term_cond_max_episodes"]
     assert f"trial {best.number}" in saved.model.description
@@ -290,3 +296,15 @@ def test_pruners_and_study_names():
     with pytest.raises(InvalidInput) as exc:
         check_name("../x")
     assert str(exc.value.problems[0]).startswith("--study: '../x': a study name is 1-64")
+
+
+def test_rounded_value_follows_the_step_or_three_digits():
+    from optuna.distributions import FloatDistribution, IntDistribution
+
+    from drtui.tune.study import rounded_value
+
+    assert rounded_value(0.000312345678, FloatDistribution(1e-5, 1e-3, log=True)) == 0.000312
+    assert rounded_value(0.30000000000000004, FloatDistribution(0.1, 0.9, step=0.05)) == 0.3
+    assert rounded_value(0.7249999, FloatDistribution(0.1, 0.9, step=0.05)) == 0.7
+    assert rounded_value(64, IntDistribution(32, 512, step=32)) == 64
+    assert rounded_value(2.5, None) == 2.5
