@@ -31,9 +31,9 @@ EXTENSIONS: tuple[str, ...] = (
 
 
 def _console(stderr: bool = False):
-    from rich.console import Console
+    from drtui.terminal import console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    return console(stderr)
 
 
 def _print_json(data: object) -> None:
@@ -205,9 +205,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         _print_json([dict(zip(header, r)) for r in rows])
         return 0
-    from rich.table import Table
+    from drtui.terminal import table as new_table
 
-    table = Table(*header, title=f"drtui {args.kind}", title_justify="left")
+    table = new_table(*header, title=f"drtui {args.kind}", title_justify="left")
     for row in rows:
         table.add_row(*row)
     _console().print(table)

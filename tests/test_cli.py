@@ -172,3 +172,30 @@ def test_drtui_help_runs_as_a_console_script():
     out = subprocess.run([sys.executable, "-m", "drtui", "--help"], capture_output=True,
                          text=True, check=True)
     assert "generate" in out.stdout and "import" in out.stdout
+
+
+def test_list_tracks_in_a_pipe_prints_every_world_and_column_whole():
+    from drtui.catalog import tracks
+
+    out = subprocess.run([sys.executable, "-m", "drtui", "list", "tracks"], capture_output=True,
+                         text=True, check=True, env={**os.environ, "COLUMNS": "80"}).stdout
+    cells = {c.strip() for line in out.splitlines() for c in line.split("│")}
+    assert set(tracks.catalogue()) <= cells
+    assert all(t.name in cells for t in tracks.catalogue().values())
+
+
+def test_tables_on_a_narrow_terminal_fold_instead_of_cutting():
+    import io
+
+    from rich.console import Console
+
+    from drtui.terminal import table
+
+    t = table("world", "name")
+    t.add_row("2022_reinvent_champ_ccw", "2022 re:Invent Championship (counter-clockwise)")
+    buffer = io.StringIO()
+    Console(file=buffer, width=40).print(t)
+    text = buffer.getvalue()
+    assert "…" not in text
+    joined = "".join(c.strip() for line in text.splitlines() for c in line.split("│")[1:2])
+    assert "2022_reinvent_champ_ccw" in joined

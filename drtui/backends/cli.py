@@ -75,13 +75,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _print_sweep(result, ended: set[str], errors: dict[str, str]) -> None:
-    from rich.console import Console
     from rich.markup import escape
-    from rich.table import Table
 
-    con = Console(highlight=False, soft_wrap=True)
+    from drtui.terminal import console, table as new_table
+
+    con = console()
     if result.orphans:
-        table = Table("provider", "machine", "where", "state", "launched", "run", "$/h",
+        table = new_table("provider", "machine", "where", "state", "launched", "run", "$/h",
                       title="machines no active run owns")
         for o in result.orphans:
             state = "terminated" if o.id in ended else o.state

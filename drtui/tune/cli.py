@@ -69,9 +69,9 @@ class _Printer:
     def __init__(self, as_json: bool):
         self.as_json = as_json
         if not as_json:
-            from rich.console import Console
+            from drtui.terminal import console
 
-            self.con = Console(highlight=False, soft_wrap=True)
+            self.con = console()
 
     def json(self, obj: dict) -> None:
         sys.stdout.write(json.dumps(obj) + "\n")
@@ -121,8 +121,9 @@ class _Printer:
 
         table = Table(title=f"study {study.study_name}: {len(rows)} trials")
         for col in ("trial", "state", "value", "params", "iterations", "seconds"):
-            table.add_column(col, justify="right" if col in ("trial", "value", "seconds",
-                                                             "iterations") else "left")
+            table.add_column(col, overflow="fold",
+                             justify="right" if col in ("trial", "value", "seconds",
+                                                        "iterations") else "left")
         for r in rows:
             mark = " ★" if best is not None and r["number"] == best["number"] else ""
             table.add_row(f"{r['number']}{mark}", r["state"], value_text(r["value"]),
