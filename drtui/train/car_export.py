@@ -57,7 +57,7 @@ class CarExportResult:
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"file": str(self.path), "checkpoint": self.checkpoint, "source": self.source,
+        return {"file": str(self.path), "checkpoint": self.checkpoint, "kind": self.source,
                 "inputs": self.inputs, "output": self.output, "resize": self.resize,
                 "verified_with": self.verified_with, "max_abs_diff": self.max_abs_diff,
                 "for": FOR_CAR, "notes": self.notes}

@@ -30,7 +30,8 @@ def _name(port) -> str:
 class CarModel:
     def __init__(self, model) -> None:
         self.model = model
-        self.compiled = ov.Core().compile_model(model, "CPU")
+        # one inference thread, as on the car's few cores; more only spin against the simulator
+        self.compiled = ov.Core().compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": 1})
         self.version = ov.get_version().split("-")[0]
         self.inputs = {_name(p): p for p in self.compiled.inputs}
         self.outputs = [_name(p) for p in self.compiled.outputs]
@@ -101,10 +102,10 @@ class CarPolicy:
 
         feeds = {}
         for key, name in self.sensors.items():
-            value = obs[key].detach().cpu()
-            if value.dim() == 4:  # back to the car's raw grey levels, NHWC
-                value = (value * 255.0).round().permute(0, 2, 3, 1)
-            feeds[name] = value.numpy()
+            value = obs[key].detach().cpu().numpy()
+            if value.ndim == 4:  # back to the car's raw grey levels, NHWC
+                value = np.rint(value * 255.0).transpose(0, 2, 3, 1)
+            feeds[name] = value
         out = torch.from_numpy(self.model.run(feeds))
         if self.discrete:
             return out.argmax(-1)

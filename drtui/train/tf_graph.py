@@ -90,7 +90,8 @@ class GraphBuilder:
         return name
 
     def const(self, name: str, value: np.ndarray | Sequence[int], dtype: str = "float32") -> str:
-        array = np.ascontiguousarray(value, dtype=np.dtype(dtype).newbyteorder("<"))
+        # np.array keeps a scalar 0-d (ascontiguousarray would make it shape [1])
+        array = np.array(value, dtype=np.dtype(dtype).newbyteorder("<"), order="C")
         code = self.float_t if dtype == "float32" else self.int32_t
         node = self._node("Const", name, [], {"dtype": ("type", code)})
         t = node.attr["value"].tensor

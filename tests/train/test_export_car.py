@@ -126,6 +126,26 @@ def test_car_graph_through_openvino_matches_torch(network, algorithm, sensors, s
                             "bilinear (half-pixel centres)")
 
 
+@pytest.mark.parametrize("case", CASES[:1] + CASES[3:], ids=lambda c: c[0].lower())
+def test_tensorflow_loads_the_car_graph_and_agrees(case):
+    """The car's other converter path (TFLite) starts from TensorFlow: the GraphDef imports into
+    real TensorFlow and gives torch's outputs (runs where the `tensorflow` extra is installed)."""
+    tf = pytest.importorskip("tensorflow")
+    network, algorithm, sensors, size, spec = case
+    net, build = built(*case)
+    graph = car_graph.car_graph(net, build)
+    head = "policy" if algorithm == "sac" else "main"
+    feeds = {f"main_level/agent/{head}/online/network_0/{s}/{s}": v
+             for s, v in rendered_inputs(sensors, n=40).items()}
+    gd = tf.compat.v1.GraphDef()
+    gd.ParseFromString(graph.data)
+    with tf.Graph().as_default() as g:
+        tf.import_graph_def(gd, name="")
+        with tf.compat.v1.Session(graph=g) as sess:
+            got = sess.run(f"{graph.output}:0", {f"{k}:0": v for k, v in feeds.items()})
+    assert np.abs(got - car_graph.torch_outputs(net, graph, feeds)).max() <= 1e-4
+
+
 def test_the_graph_is_a_frozen_tensorflow_graphdef():
     """Every weight is a Const (nothing to restore), float32 little-endian tensor_content in TF
     layouts: the first conv kernel is torch's OIHW as HWIO."""
