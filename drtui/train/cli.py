@@ -38,6 +38,9 @@ def register(command) -> None:
     sp.add_argument("--car", action="store_true",
                     help="the physical DeepRacer car's model file: agent/model.pb (frozen "
                          "TensorFlow graph) + model_metadata.json in a .tar.gz")
+    sp.add_argument("--drfc", action="store_true",
+                    help="a DRfC pretrained model folder: a TensorFlow checkpoint with Coach's "
+                         "variables (clipped PPO, DeepRacer's networks) and the run's files")
     sp.add_argument("--checkpoint", choices=CHECKPOINTS, default="best",
                     help="best (the default) or last")
     sp.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -157,8 +160,15 @@ def _car_policy(path: str, run):
 def cmd_export(args: argparse.Namespace) -> int:
     from drtui.errors import DrtuiError
 
+    if args.car and args.drfc:
+        from drtui.errors import InvalidInput
+        from drtui.session.validate import Problem
+
+        raise InvalidInput([Problem("--car/--drfc", "choose one export target")])
     if args.car:
         return cmd_export_car(args)
+    if args.drfc:
+        return cmd_export_drfc(args)
     run = _run_with_checkpoint(args)
     from drtui.train.export import export
 
@@ -212,4 +222,20 @@ def cmd_export_car(args: argparse.Namespace) -> int:
         con.print(f"[yellow]! {note}[/]")
     _print_check(con, result.verified_with, result.max_abs_diff,
                  "same actions as torch, max abs diff")
+    return 0
+
+
+def cmd_export_drfc(args: argparse.Namespace) -> int:
+    """`drtui export RUN --drfc -o DIR`."""
+    from drtui.train.drfc_export import export_drfc
+
+    run = _run_with_checkpoint(args)
+    data = {"run": run.id, **export_drfc(run.path, Path(args.output), args.checkpoint)}
+    con = _console_unless_json(args, data)
+    if con is None:
+        return 0
+    con.print(f"DRfC model of [bold]{run.id}[/] ({data['checkpoint']}, {args.checkpoint}): "
+              f"{data['variables']} variables")
+    con.print(f"  {data['folder']}\n  upload it as the DR_LOCAL_S3_PRETRAINED_PREFIX of a DRfC "
+              "run (DR_LOCAL_S3_PRETRAINED_CHECKPOINT=last)")
     return 0

@@ -195,3 +195,36 @@ def test_the_car_file_drives_the_laps_its_checkpoint_drives(tmp_path, capsys):
     for a, b in zip(checkpoint["trials"], car["trials"]):
         assert a["status"] == b["status"]
         assert abs(a["progress"] - b["progress"]) <= 1.0
+
+
+def test_export_drfc_from_a_run_reads_back_as_its_policy(trained, capsys, tmp_path):
+    """`drtui export RUN --drfc`: a DRfC model prefix whose checkpoint drtui's DRfC reader maps
+    back onto the run's network with the run's exact policy outputs."""
+    from drtui.train import tf_checkpoint as tc
+    from drtui.train.checkpoint import build_policy_net, load_policy
+    from drtui.train.networks import factory
+
+    workspace, run = trained
+    code, out, err = cli(capsys, workspace, "export", run.id, "--drfc", "-o", tmp_path / "pre",
+                         "--checkpoint", "last", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    model = tmp_path / "pre" / "model"
+    name = data["checkpoint"]
+    assert (model / ".coach_checkpoint").read_text() == name
+    index = json.loads((model / "deepracer_checkpoints.json").read_text())
+    assert index["last_checkpoint"]["name"] == index["best_checkpoint"]["name"] == name
+    for f in ("model_metadata.json", "reward_function.py", "hyperparameters.json"):
+        assert (tmp_path / "pre" / f).read_bytes() == \
+            (run.path / "files" / "custom_files" / f).read_bytes()
+    policy, payload = load_policy(run.path, "last")
+    bundle = tc.TensorBundle(tc.resolve_prefix(tmp_path / "pre", "last"))
+    assert int(bundle.read("global_step")) == payload["total_steps"]
+    fresh = build_policy_net(payload["build"]).eval()
+    mapped = tc.map_policy(tc.load_policy(bundle), fresh)
+    fresh.load_state_dict({**fresh.state_dict(), **mapped.tensors})
+    obs = factory.example_obs({k: tuple(v) for k, v in payload["build"]["obs_spec"].items()}, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(fresh(obs).logits, policy.net(obs).logits, rtol=0, atol=0)
+    code, _out, err = cli(capsys, workspace, "export", run.id, "--drfc", "--car", "-o", tmp_path)
+    assert code == 2 and "choose one" in err
