@@ -41,6 +41,9 @@ def register(command) -> None:
     sp.add_argument("--drfc", action="store_true",
                     help="a DRfC pretrained model folder: a TensorFlow checkpoint with Coach's "
                          "variables (clipped PPO, DeepRacer's networks) and the run's files")
+    sp.add_argument("--droa", action="store_true",
+                    help="the same laid out for DeepRacer on AWS's model import (adds the .meta "
+                         "graph and training_params.yaml; upload with `drtui droa import`)")
     sp.add_argument("--checkpoint", choices=CHECKPOINTS, default="best",
                     help="best (the default) or last")
     sp.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -160,14 +163,14 @@ def _car_policy(path: str, run):
 def cmd_export(args: argparse.Namespace) -> int:
     from drtui.errors import DrtuiError
 
-    if args.car and args.drfc:
+    if args.car + args.drfc + args.droa > 1:
         from drtui.errors import InvalidInput
         from drtui.session.validate import Problem
 
-        raise InvalidInput([Problem("--car/--drfc", "choose one export target")])
+        raise InvalidInput([Problem("--car/--drfc/--droa", "choose one export target")])
     if args.car:
         return cmd_export_car(args)
-    if args.drfc:
+    if args.drfc or args.droa:
         return cmd_export_drfc(args)
     run = _run_with_checkpoint(args)
     from drtui.train.export import export
@@ -226,16 +229,20 @@ def cmd_export_car(args: argparse.Namespace) -> int:
 
 
 def cmd_export_drfc(args: argparse.Namespace) -> int:
-    """`drtui export RUN --drfc -o DIR`."""
-    from drtui.train.drfc_export import export_drfc
+    """`drtui export RUN --drfc|--droa -o DIR`."""
+    from drtui.train.drfc_export import export_droa, export_drfc
 
     run = _run_with_checkpoint(args)
-    data = {"run": run.id, **export_drfc(run.path, Path(args.output), args.checkpoint)}
+    write = export_droa if args.droa else export_drfc
+    data = {"run": run.id, **write(run.path, Path(args.output), args.checkpoint)}
     con = _console_unless_json(args, data)
     if con is None:
         return 0
-    con.print(f"DRfC model of [bold]{run.id}[/] ({data['checkpoint']}, {args.checkpoint}): "
+    target = "DeepRacer on AWS import" if args.droa else "DRfC model"
+    con.print(f"{target} of [bold]{run.id}[/] ({data['checkpoint']}, {args.checkpoint}): "
               f"{data['variables']} variables")
-    con.print(f"  {data['folder']}\n  upload it as the DR_LOCAL_S3_PRETRAINED_PREFIX of a DRfC "
-              "run (DR_LOCAL_S3_PRETRAINED_CHECKPOINT=last)")
+    con.print(f"  {data['folder']}")
+    con.print("  import it with `drtui droa import FOLDER --name NAME`" if args.droa else
+              "  upload it as the DR_LOCAL_S3_PRETRAINED_PREFIX of a DRfC run "
+              "(DR_LOCAL_S3_PRETRAINED_CHECKPOINT=last)")
     return 0

@@ -20,7 +20,17 @@ tf_checkpoint describes: conv kernels HWIO, dense kernels [in, out], a camera's 
 dense layers as [in, out], the middleware's first kernel with its rows in Coach's order (inputs
 by sorted name, each camera map flattened (H, W, C)).
 
+No .meta graph is written: simapp's Coach restores a pretrained model by reading the tensors
+with tf.compat.v1.train.load_checkpoint and assigning those whose names match its trainable
+online variables (rl_coach architectures/tensorflow_components/savers.py, GlobalVariableSaver);
+the optimizer slots and global_step ride along as in the fixtures and are ignored there.
+
 Only clipped PPO runs of DeepRacer's three networks: those are the models DRfC can build.
+
+`export_droa` lays the same out for DeepRacer on AWS's model import (what `drtui droa import`
+uploads): besides the above, model/N_Step-M.ckpt.meta (a MetaGraphDef whose graph declares every
+variable, VariableV2 with its dtype and shape: DRoA wants the file; simapp does not read it) and
+training_params.yaml (the keys DRfC's prepare-config.py writes, from the run's session).
 """
 
 from __future__ import annotations
@@ -145,3 +155,59 @@ def export_drfc(run_dir: Path | str, out: Path | str, checkpoint: str = "best") 
             shutil.copyfile(files / extra, out / extra)
     return {"folder": str(out), "checkpoint": name, "variables": len(tensors),
             "index": str(model / f"{name}.index")}
+
+
+def _meta_graph(tensors: dict[str, np.ndarray]) -> bytes:
+    """A MetaGraphDef declaring each variable (VariableV2, dtype, shape)."""
+    from tensorboard.compat.proto import meta_graph_pb2, types_pb2
+
+    codes = {np.dtype("float32"): types_pb2.DT_FLOAT, np.dtype("int64"): types_pb2.DT_INT64}
+    meta = meta_graph_pb2.MetaGraphDef()
+    meta.meta_info_def.tensorflow_version = "1.15.0"  # what simapp's TensorFlow writes
+    meta.meta_info_def.stripped_op_list.op.add().name = "VariableV2"
+    meta.graph_def.versions.producer = 134
+    for name, value in sorted(tensors.items()):
+        node = meta.graph_def.node.add()
+        node.name, node.op = name, "VariableV2"
+        node.attr["dtype"].type = codes[value.dtype]
+        node.attr["shape"].shape.SetInParent()  # a scalar's shape is set, with no dims
+        for d in value.shape:
+            node.attr["shape"].shape.dim.add().size = int(d)
+        node.attr["container"].s = b""
+        node.attr["shared_name"].s = b""
+    return meta.SerializeToString()
+
+
+def training_params(session) -> str:
+    """training_params.yaml as DRfC's prepare-config.py writes it (every value a quoted string)."""
+    import yaml
+
+    t, flag = session.training, (lambda b: "true" if b else "false")
+    config = {
+        "JOB_TYPE": "TRAINING", "CAR_COLOR": session.car.color, "CAR_NAME": session.car.name,
+        "RACE_TYPE": session.race.type, "WORLD_NAME": session.track.world,
+        "DISPLAY_NAME": session.car.name, "RACER_NAME": session.car.name,
+        "ALTERNATE_DRIVING_DIRECTION": flag(t.alternate_direction),
+        "CHANGE_START_POSITION": flag(t.change_start_position),
+        "ROUND_ROBIN_ADVANCE_DIST": str(t.round_robin_advance_dist),
+        "START_POSITION_OFFSET": str(t.start_position_offset),
+        "ENABLE_DOMAIN_RANDOMIZATION": flag(t.domain_randomization),
+        "MIN_EVAL_TRIALS": str(t.min_eval_trials),
+    }
+    return yaml.dump(config, default_flow_style=False, default_style="'", explicit_start=True)
+
+
+def export_droa(run_dir: Path | str, out: Path | str, checkpoint: str = "best") -> dict:
+    """OUT in DeepRacer on AWS's import layout (see the module doc)."""
+    from drtui.session import store as session_store
+    from drtui.train.tf_checkpoint import TensorBundle
+
+    result = export_drfc(run_dir, out, checkpoint)
+    out, name = Path(out), result["checkpoint"]
+    bundle = TensorBundle(out / "model" / name)
+    tensors = {n: np.zeros(bundle.entries[n].shape, bundle.entries[n].dtype)
+               for n in bundle.names()}
+    atomic_write(out / "model" / f"{name}.meta", _meta_graph(tensors))
+    session = session_store.load(Path(run_dir) / "session.toml")
+    atomic_write(out / "training_params.yaml", training_params(session))
+    return {**result, "meta": str(out / "model" / f"{name}.meta")}

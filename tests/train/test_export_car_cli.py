@@ -228,3 +228,32 @@ def test_export_drfc_from_a_run_reads_back_as_its_policy(trained, capsys, tmp_pa
         torch.testing.assert_close(fresh(obs).logits, policy.net(obs).logits, rtol=0, atol=0)
     code, _out, err = cli(capsys, workspace, "export", run.id, "--drfc", "--car", "-o", tmp_path)
     assert code == 2 and "choose one" in err
+
+
+def test_export_droa_is_what_droa_import_uploads(trained, capsys, tmp_path):
+    """`drtui export RUN --droa`: the folder `drtui droa import` collects without a complaint,
+    with the checkpoint's three files, training_params.yaml of the run's track, and a .meta graph
+    that declares every variable of the checkpoint."""
+    import yaml
+
+    from drtui.backends.droa_cli import collect
+    from drtui.train import tf_checkpoint as tc
+
+    workspace, run = trained
+    code, out, err = cli(capsys, workspace, "export", run.id, "--droa", "-o", tmp_path / "imp",
+                         "--checkpoint", "last", "--json")
+    assert code == 0, err
+    name = json.loads(out)["checkpoint"]
+    files = collect(tmp_path / "imp")
+    assert {f"model/{name}.index", f"model/{name}.data-00000-of-00001", f"model/{name}.meta",
+            "model/.coach_checkpoint", "training_params.yaml", "model_metadata.json",
+            "reward_function.py", "ip/hyperparameters.json"} <= set(files)
+    params = yaml.safe_load(files["training_params.yaml"])
+    assert params["WORLD_NAME"] == "reinvent_base" and params["JOB_TYPE"] == "TRAINING"
+    from tensorboard.compat.proto import meta_graph_pb2
+
+    meta = meta_graph_pb2.MetaGraphDef()
+    meta.ParseFromString((tmp_path / "imp" / "model" / f"{name}.meta").read_bytes())
+    bundle = tc.TensorBundle(tmp_path / "imp" / "model" / name)
+    declared = {n.name: [d.size for d in n.attr["shape"].shape.dim] for n in meta.graph_def.node}
+    assert declared == {n: list(bundle.entries[n].shape) for n in bundle.names()}
