@@ -10,7 +10,8 @@ FRONT_FACING_CAMERA, float [-1, 120, 160, 1] of raw grey values divided by 255 i
 output main_level/agent/main/online/network_1/ppo_head_0/policy, the softmax over the 5 actions
 of model/model_metadata.json. The network is deliberately small (two convs of 4 and 8 filters,
 one dense layer to the head) so the two files stay a few tens of kB; weights are random (seeded
-per file), so the two files differ. outputs.npz: 3 fixed uint8 frames and TF's outputs of each graph for them.
+per file), so the two files differ. outputs.npz: 3 fixed uint8 frames and TF's outputs of each
+graph for them.
 """
 
 from __future__ import annotations
