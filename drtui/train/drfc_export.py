@@ -25,7 +25,8 @@ with tf.compat.v1.train.load_checkpoint and assigning those whose names match it
 online variables (rl_coach architectures/tensorflow_components/savers.py, GlobalVariableSaver);
 the optimizer slots and global_step ride along as in the fixtures and are ignored there.
 
-Only clipped PPO runs of DeepRacer's three networks: those are the models DRfC can build.
+Only clipped PPO runs of DeepRacer's three networks, trained at DeepRacer's 160x120 camera: those
+are the models DRfC can build and feed.
 
 `export_droa` lays the same out for DeepRacer on AWS's model import (what `drtui droa import`
 uploads): besides the above, model/N_Step-M.ckpt.meta (a MetaGraphDef whose graph declares every
@@ -45,6 +46,7 @@ from drtui.fsio import atomic_write
 from drtui.train.car_graph import CarExportRefused
 
 SCOPE = "main_level/agent/main/online"
+DRFC_CAMERA = (160, 120)  # simapp's TRAINING_IMAGE_SIZE (W, H)
 RESCALER = "gradients_from_head_0-0_rescalers"
 
 
@@ -136,6 +138,13 @@ def export_drfc(run_dir: Path | str, out: Path | str, checkpoint: str = "best") 
 
     run_dir, out = Path(run_dir), Path(out)
     policy, payload = load_policy(run_dir, checkpoint)
+    size = tuple(payload["build"].get("camera_size", DRFC_CAMERA))
+    if size != DRFC_CAMERA:
+        raise CarExportRefused(
+            f"the run's camera is {size[0]}x{size[1]}; DRfC's simulator feeds 160x120, so the "
+            "first dense layer after the convs would not fit the checkpoint's (simapp assigns "
+            "the tensors by name and fails on the shape): train with DRTUI_CAMERA_SIZE=160x120 "
+            "to continue the model in DRfC or DeepRacer on AWS")
     tensors = coach_tensors(policy.net, payload["build"], payload.get("total_steps", 0))
     name = payload["name"]
     model = out / "model"

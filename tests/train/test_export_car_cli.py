@@ -197,14 +197,31 @@ def test_the_car_file_drives_the_laps_its_checkpoint_drives(tmp_path, capsys):
         assert abs(a["progress"] - b["progress"]) <= 1.0
 
 
-def test_export_drfc_from_a_run_reads_back_as_its_policy(trained, capsys, tmp_path):
+@pytest.fixture(scope="module")
+def trained_160(tmp_path_factory):
+    """A tiny run at DeepRacer's own 160x120 camera (what DRfC feeds), camera + lidar."""
+    workspace = tmp_path_factory.mktemp("ws160")
+    s = tiny_session("drfc-cli", 1)
+    run = store.create(workspace, s, render.render(s), provider="local", runner="embedded")
+    train_in_process(run.path, DRTUI_CAMERA_SIZE="160x120")
+    return workspace, store.load(run.path)
+
+
+def test_export_drfc_refuses_a_run_at_another_camera_size(trained, capsys, tmp_path):
+    workspace, run = trained
+    code, _out, err = cli(capsys, workspace, "export", run.id, "--drfc", "-o", tmp_path,
+                          "--checkpoint", "last")
+    assert code == 2 and "camera is 48x36" in err and "DRTUI_CAMERA_SIZE=160x120" in err
+
+
+def test_export_drfc_from_a_run_reads_back_as_its_policy(trained_160, capsys, tmp_path):
     """`drtui export RUN --drfc`: a DRfC model prefix whose checkpoint drtui's DRfC reader maps
     back onto the run's network with the run's exact policy outputs."""
     from drtui.train import tf_checkpoint as tc
     from drtui.train.checkpoint import build_policy_net, load_policy
     from drtui.train.networks import factory
 
-    workspace, run = trained
+    workspace, run = trained_160
     code, out, err = cli(capsys, workspace, "export", run.id, "--drfc", "-o", tmp_path / "pre",
                          "--checkpoint", "last", "--json")
     assert code == 0, err
@@ -230,7 +247,7 @@ def test_export_drfc_from_a_run_reads_back_as_its_policy(trained, capsys, tmp_pa
     assert code == 2 and "choose one" in err
 
 
-def test_export_droa_is_what_droa_import_uploads(trained, capsys, tmp_path):
+def test_export_droa_is_what_droa_import_uploads(trained_160, capsys, tmp_path):
     """`drtui export RUN --droa`: the folder `drtui droa import` collects without a complaint,
     with the checkpoint's three files, training_params.yaml of the run's track, and a .meta graph
     that declares every variable of the checkpoint."""
@@ -239,7 +256,7 @@ def test_export_droa_is_what_droa_import_uploads(trained, capsys, tmp_path):
     from drtui.backends.droa_cli import collect
     from drtui.train import tf_checkpoint as tc
 
-    workspace, run = trained
+    workspace, run = trained_160
     code, out, err = cli(capsys, workspace, "export", run.id, "--droa", "-o", tmp_path / "imp",
                          "--checkpoint", "last", "--json")
     assert code == 0, err
