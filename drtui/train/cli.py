@@ -30,7 +30,8 @@ def register(command) -> None:
 
     sp = command("export", cmd_export,
                  "export a run's policy as ONNX with its model_metadata.json, checked against "
-                 "torch; --car: the physical car's .tar.gz")
+                 "torch; --car: the physical car's .tar.gz; --drfc / --droa: a TensorFlow "
+                 "checkpoint DRfC continues / DeepRacer on AWS imports")
     sp.add_argument("run", help="run id, id prefix or folder; with --car also a DRfC model "
                                 "folder (model_N.pb + deepracer_checkpoints.json)")
     sp.add_argument("-o", "--output", required=True,
