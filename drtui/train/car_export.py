@@ -220,10 +220,16 @@ def export_drfc(folder: Path | str, out: Path | str, checkpoint: str = "best"
         raise CarArchiveError(f"{meta_path}: not valid JSON ({err})") from None
     pb = pb_path.read_bytes()
     inputs, output, notes = _graph_interface(pb, pb_path, metadata)
+    try:
+        from drtui.train.car_model import CarModel
+    except ImportError:
+        verified = f"copied from {pb_path.name} (install openvino to check it converts)"
+    else:  # the car's own conversion; CarArchiveError when it cannot convert the graph
+        verified = f"copied from {pb_path.name}; converts with openvino " \
+                   f"{CarModel.from_graph(pb).version}"
     path = output_path(out, folder.resolve().name)
     atomic_write(path, archive_bytes(pb, text))
-    return CarExportResult(path, str(name), "drfc", inputs, output,
-                           f"copied from {pb_path.name} (not converted)", None, None, notes)
+    return CarExportResult(path, str(name), "drfc", inputs, output, verified, None, None, notes)
 
 
 def _graph_interface(pb: bytes, pb_path: Path, metadata: dict

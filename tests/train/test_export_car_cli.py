@@ -139,6 +139,8 @@ def test_export_car_from_a_drfc_folder_copies_the_chosen_pb(capsys, tmp_path, wh
     assert metadata == json.loads((DRFC_MODEL / "model" / "model_metadata.json").read_text())
     assert data["output"] == "main_level/agent/main/online/network_1/ppo_head_0/policy"
     assert data["notes"] == []
+    assert data["verified_with"] == f"copied from model_{number}.pb; converts with openvino " \
+        f"{__import__('openvino').get_version().split('-')[0]}"
 
 
 def test_a_drfc_folder_missing_the_chosen_pb_is_refused(capsys, tmp_path):
