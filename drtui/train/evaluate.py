@@ -91,21 +91,25 @@ class ResetBehind(StartRule):
 
 def evaluate(run_dir: str | Path, laps: int | None = None, checkpoint: str = "best", *,
              out: TextIO | None = None, is_continuous: bool | None = None, policy=None,
-             folder: Path | None = None) -> EvaluationResult:
+             folder: Path | None = None,
+             camera_size: tuple[int, int] | None = None) -> EvaluationResult:
     """Drive `laps` evaluation trials (default session.evaluation.number_of_trials) with a
     checkpoint's greedy policy; write the metrics JSON and the lap picture. `out` receives
     SIM_TRACE_LOG lines of trial 1 and one summary line per trial. `policy` drives instead
     of the checkpoint's own (a compressed one, say) and `folder` replaces
-    RUN_DIR/metrics/evaluation."""
+    RUN_DIR/metrics/evaluation; `camera_size` (W, H) replaces the trainer's internal camera
+    (160x120 for a car model file, which takes the car's frames)."""
     from drtui.train.trainer import torch_threads
 
     with torch_threads():
-        return _evaluate(Path(run_dir), laps, checkpoint, out, is_continuous, policy, folder)
+        return _evaluate(Path(run_dir), laps, checkpoint, out, is_continuous, policy, folder,
+                         camera_size)
 
 
 def _evaluate(run_dir: Path, laps: int | None, checkpoint: str, out: TextIO | None,
               is_continuous: bool | None, override=None,
-              folder: Path | None = None) -> EvaluationResult:
+              folder: Path | None = None,
+              camera_size: tuple[int, int] | None = None) -> EvaluationResult:
     from drtui.reward.check import load_reward_function
     from drtui.session import store as session_store
     from drtui.sim.car import STEP_S
@@ -125,7 +129,8 @@ def _evaluate(run_dir: Path, laps: int | None, checkpoint: str, out: TextIO | No
     reward = load_reward_function(reward_path) if reward_path.is_file() else None
 
     rule = ResetBehind(change_start=False, start_position_offset=0.0)
-    cfg = SimConfig.from_session(session, n, camera_size=tuple(payload["build"]["camera_size"]),
+    camera_size = camera_size or tuple(payload["build"]["camera_size"])
+    cfg = SimConfig.from_session(session, n, camera_size=tuple(camera_size),
                                  reverse=ev.reverse_direction, start=rule, seed=0,
                                  sensors=tuple(payload["build"]["sensors"]))
     sim = DeepRacerSim(cfg, reward)

@@ -1,4 +1,5 @@
-"""Export a run's policy as ONNX, with its model_metadata.json, checked by running it.
+"""Export a run's policy as ONNX, with its model_metadata.json, checked by running it. (The
+physical car's .tar.gz is drtui.train.car_export.)
 
     OUT_DIR/model.onnx           the greedy policy (checkpoint.GreedyPolicy): inputs "camera"
                                  (N, C, H, W) float pixels in [0, 1] at the trainer's internal
@@ -70,6 +71,18 @@ def _run_onnx(data: bytes, feeds: dict) -> tuple[object | None, str]:
         return None, "none (install onnxruntime or onnx to check the export)"
 
 
+def metadata_text(run_dir: Path) -> str:
+    """The run's model_metadata.json: the file it was trained with, else rendered from its
+    session."""
+    source = run_dir / "files" / "custom_files" / "model_metadata.json"
+    if source.is_file():
+        return source.read_text(encoding="utf-8")
+    from drtui.files.render import model_metadata_json
+    from drtui.session import store as session_store
+
+    return model_metadata_json(session_store.load(run_dir / "session.toml"))
+
+
 def export(run_dir: str | Path, out_dir: str | Path, checkpoint: str = "best") -> ExportResult:
     """Write OUT_DIR/model.onnx, model_metadata.json and export.json for a run's checkpoint;
     raises ValueError when the ONNX outputs differ from torch's beyond ATOL."""
@@ -106,15 +119,7 @@ def _export(run_dir: Path, out_dir: Path, checkpoint: str) -> ExportResult:
             raise ValueError(f"the ONNX policy differs from torch by {diff:g} (> {ATOL:g})")
 
     metadata_path = out_dir / "model_metadata.json"
-    source = run_dir / "files" / "custom_files" / "model_metadata.json"
-    if source.is_file():
-        metadata_path.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
-    else:
-        from drtui.files.render import model_metadata_json
-        from drtui.session import store as session_store
-
-        metadata_path.write_text(model_metadata_json(session_store.load(run_dir / "session.toml")),
-                                 encoding="utf-8")
+    metadata_path.write_text(metadata_text(run_dir), encoding="utf-8")
     info = {
         "checkpoint": payload["name"], "algorithm": build["algorithm"],
         "network": build["network"], "sensors": build["sensors"],
