@@ -28,24 +28,15 @@ class Report:
 
 def route_of(world: str | None):
     """Waypoints of a world name or a route .npy file, or None if unknown."""
-    import numpy as np
-
     if not world:
         return None
-    path = Path(world)
-    if path.suffix == ".npy":
-        if not path.is_file():
-            raise InvalidInput([f"--world: {world}: no such route file"])
+    if Path(world).suffix == ".npy":
+        from drtui.catalog.tracks import RouteError, read_route
+
         try:
-            route = np.load(path)
-        except (OSError, ValueError, EOFError) as exc:
-            raise InvalidInput([f"--world: {world}: not a route .npy ({exc})"]) from None
-        if route.ndim != 2 or route.shape[0] < 3 or route.shape[1] < 6 or \
-                route.dtype.kind not in "fi" or not np.isfinite(route).all():
-            raise InvalidInput([f"--world: {world}: a route is an (N, 6) array of finite "
-                                f"numbers (centre, inner, outer x,y), N >= 3; got shape "
-                                f"{route.shape} of {route.dtype}"])
-        return route.astype(float)
+            return read_route(world)
+        except RouteError as exc:
+            raise InvalidInput([f"--world: {exc}"]) from None
     from drtui.catalog.tracks import load_waypoints
 
     try:

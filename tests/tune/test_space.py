@@ -199,16 +199,17 @@ def test_the_cli_refuses_a_bad_space_before_making_a_study(tmp_path, capsys):
     assert "--iterations" in err and "must be 1 .. 10000 (got 0)" in err
 
 
-def test_the_cli_refuses_a_track_without_waypoints_before_making_a_study(tmp_path, capsys):
-    """The embedded trainer drives shipped waypoints only: exit 2 naming track.world."""
+def test_the_cli_refuses_an_unknown_track_before_making_a_study(tmp_path, capsys):
+    """Every simapp world ships its route; a world that is none of them: exit 2 naming
+    track.world."""
     from drtui.cli import main
     from drtui.session import store
 
     session = starter("t")
-    session.track.world = "Spain_track"  # a DeepRacer world drtui ships no waypoints for
+    session.track.world = "Nowhere_track"
     store.save(session, tmp_path / "t.toml")
     code = main(["--workspace", str(tmp_path), "tune", str(tmp_path / "t.toml")])
     assert code == 2
     err = capsys.readouterr().err
-    assert "track.world: no waypoints shipped for track 'Spain_track'" in err
+    assert "track.world: unknown track 'Nowhere_track'" in err
     assert not list(tmp_path.glob("tune/*"))
