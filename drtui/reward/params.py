@@ -174,8 +174,9 @@ def track_geometry(world: str, *, route: str | os.PathLike | np.ndarray | None =
     if isinstance(route, np.ndarray):
         return geometry_of(world, route, reverse)
     path = Path(route).resolve()
-    mtime = path.stat().st_mtime_ns if path.is_file() else 0
-    return _file_geometry(world, str(path), mtime, reverse)
+    stat = path.stat() if path.is_file() else None  # an edited file is read again
+    version = (stat.st_mtime_ns, stat.st_size) if stat else (0, 0)
+    return _file_geometry(world, str(path), version, reverse)
 
 
 @cache
@@ -184,7 +185,8 @@ def _world_geometry(world: str, reverse: bool) -> TrackGeometry:
 
 
 @lru_cache(maxsize=8)
-def _file_geometry(world: str, path: str, mtime_ns: int, reverse: bool) -> TrackGeometry:
+def _file_geometry(world: str, path: str, version: tuple[int, int],
+                   reverse: bool) -> TrackGeometry:
     return geometry_of(world, tracks.read_route(path), reverse)
 
 

@@ -1,0 +1,51 @@
+"""A session's own route file (`[track] route`): a run folder keeps a copy of it and the
+embedded trainer drives it; a broken one is refused before a run folder is made."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from tiny_session import FAST, tiny_session  # noqa: E402
+
+from drtui.catalog.tracks import load_waypoints, sanitize  # noqa: E402
+from drtui.errors import InvalidInput  # noqa: E402
+from drtui.runstore.launch import create_run  # noqa: E402
+from drtui.session import store  # noqa: E402
+
+
+def _session_with_route(tmp_path, route: np.ndarray):
+    (tmp_path / "routes").mkdir()
+    np.save(tmp_path / "routes" / "own.npy", route)
+    s = tiny_session("own-route")
+    s.track.route = "routes/own.npy"
+    store.save(s, tmp_path / "own.toml")
+    return tmp_path / "own.toml"
+
+
+def test_a_run_copies_the_route_and_trains_on_it(tmp_path):
+    from drtui.train.trainer import Trainer
+
+    own = load_waypoints("reInvent2019_wide_cw")
+    path = _session_with_route(tmp_path, own)
+    run = create_run(tmp_path / "ws", path)
+    assert np.array_equal(np.load(run.path / "route.npy"), own)
+    assert store.load(run.path / "session.toml").track.route == "route.npy"
+    np.save(tmp_path / "routes" / "own.npy", load_waypoints("reinvent_base"))  # a later edit
+    trainer = Trainer(run.path, out=io.StringIO(), env=FAST)
+    trainer._setup()
+    assert np.array_equal(trainer.sim.track.route, sanitize(own))
+    assert trainer.sim.track.length == pytest.approx(16.598, abs=1e-3)
+
+
+def test_a_broken_route_is_refused_before_a_run_is_made(tmp_path):
+    path = _session_with_route(tmp_path, np.zeros((8, 4)))
+    with pytest.raises(InvalidInput) as err:
+        create_run(tmp_path / "ws", path)
+    assert any(p.path == "track.route" and "shape (N, 6)" in p.message
+               for p in err.value.problems)
+    assert not (tmp_path / "ws" / "runs").exists()
