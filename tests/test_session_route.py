@@ -49,3 +49,21 @@ def test_a_broken_route_is_refused_before_a_run_is_made(tmp_path):
     assert any(p.path == "track.route" and "shape (N, 6)" in p.message
                for p in err.value.problems)
     assert not (tmp_path / "ws" / "runs").exists()
+
+
+def test_the_monitor_map_and_analysis_draw_the_runs_route(tmp_path):
+    """The run monitor's track, the braille map and the analysis pictures read the run's
+    route.npy, not the world's route."""
+    from drtui.analysis.report import route_of
+    from drtui.plots.track_map import track_map_text
+    from drtui.widgets.run_model import RunModel
+
+    own = load_waypoints("reInvent2019_wide_cw")
+    run = create_run(tmp_path / "ws", _session_with_route(tmp_path, own))
+    model = RunModel.for_run(run)
+    assert model.world == str((run.path / "route.npy").resolve())
+    assert np.array_equal(route_of(model.world), own)
+    text = track_map_text(model.world, 60, 20)
+    assert len(text.plain.split("\n")) == 20 and text.plain.strip()
+    with pytest.raises(InvalidInput, match="--world: .*no such route file"):
+        route_of(str(tmp_path / "gone.npy"))

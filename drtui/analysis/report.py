@@ -28,20 +28,13 @@ class Report:
 
 def route_of(world: str | None):
     """Waypoints of a world name or a route .npy file, or None if unknown."""
+    from drtui.catalog.tracks import RouteError, waypoints_of
+
     if not world:
         return None
-    if Path(world).suffix == ".npy":
-        from drtui.catalog.tracks import RouteError, read_route
-
-        try:
-            return read_route(world)
-        except RouteError as exc:
-            raise InvalidInput([f"--world: {exc}"]) from None
-    from drtui.catalog.tracks import load_waypoints
-
     try:
-        return load_waypoints(world)
-    except FileNotFoundError as exc:
+        return waypoints_of(world)
+    except (RouteError, FileNotFoundError) as exc:
         raise InvalidInput([f"--world: {exc}"]) from None
 
 

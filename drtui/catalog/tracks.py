@@ -271,6 +271,14 @@ def session_waypoints(track, base_dir: str | os.PathLike | None = None) -> np.nd
     return load_waypoints(track.world)
 
 
+def waypoints_of(world_or_route: str | os.PathLike) -> np.ndarray:
+    """The route of a world name, or of a route .npy file (what route_source gives): the one
+    reader behind the simulator, the track maps and the analysis pictures."""
+    if Path(world_or_route).suffix == ".npy":
+        return read_route(world_or_route)
+    return load_waypoints(str(world_or_route))
+
+
 def route_source(track, base_dir: str | os.PathLike | None = None) -> str:
     """What drtui.sim.track.load_track takes for a session's [track]: the route file's
     resolved path when it names one, else the world name."""

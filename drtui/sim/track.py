@@ -439,12 +439,10 @@ class Track:
 def load_route(world_or_path: str | os.PathLike) -> tuple[str, np.ndarray]:
     """(name, waypoints) of a world name, or of a route .npy file (checked as simapp reads
     it; drtui.catalog.tracks.RouteError says what is wrong)."""
-    from drtui.catalog.tracks import load_waypoints, read_route
+    from drtui.catalog.tracks import waypoints_of
 
-    path = Path(world_or_path)
-    if path.suffix == ".npy":
-        return path.stem, read_route(path)
-    return str(world_or_path), load_waypoints(str(world_or_path))
+    name = Path(world_or_path).stem if Path(world_or_path).suffix == ".npy" else str(world_or_path)
+    return name, waypoints_of(world_or_path)
 
 
 @cache
