@@ -66,7 +66,7 @@ def _log_row(step) -> dict:
 def trace(world: str, csv_path: str | Path, *, reverse: bool = False, waypoints: bool = False,
           keep_duplicates: bool = False) -> Iterator[dict]:
     """One record per simtrace row (a CSV row or a log's SIM_TRACE_LOG line): {"episode", "steps", "closest_waypoint", "episode_status",
-    "params"}. `world` is a world name with shipped waypoints or a route .npy file;
+    "params"}. `world` is a simapp world name (its own route file) or a route .npy file;
     `reverse` drives it backwards (REVERSE_DIR). `waypoints` keeps the (long) waypoint list in
     each params dict. `keep_duplicates` indexes waypoints as simapp before 6.0.2 did, without
     dropping a route's duplicate rows (logs from those versions count them)."""
@@ -76,8 +76,14 @@ def trace(world: str, csv_path: str | Path, *, reverse: bool = False, waypoints:
     from drtui.sim.params import measure, progress
     from drtui.sim.track import load_track
 
+    from drtui.catalog.tracks import RouteError
+    from drtui.errors import InvalidInput
+
+    try:
+        track = load_track(str(world), torch.float64, keep_duplicates)
+    except (FileNotFoundError, RouteError) as exc:
+        raise InvalidInput([f"track: {exc}"]) from None
     rows = _read(csv_path)
-    track = load_track(str(world), torch.float64, keep_duplicates)
     lines = track.lines(reverse)
     offsets = wheel_offsets(torch.float64)
     episodes = list(_episodes(rows))
@@ -163,7 +169,7 @@ def start_lines(episodes: list[int], spawn: list[float]) -> list[float]:
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The command's arguments (cheap: no torch)."""
-    p.add_argument("track", help="world name with shipped waypoints (drtui list tracks), "
+    p.add_argument("track", help="simapp world name (drtui list tracks), "
                    "or a route .npy file")
     p.add_argument("simtrace", help="simtrace CSV (e.g. training-simtrace/0-iteration.csv), "
                    "or a robomaker/simulation log with SIM_TRACE_LOG lines")

@@ -180,3 +180,15 @@ def test_the_simulators_own_log_traces_back_to_its_params(tmp_path):
         assert q["track_width"] == pytest.approx(p["track_width"], abs=3e-3)
         assert q["is_left_of_center"] == p["is_left_of_center"] or p["distance_from_center"] < 0.01
         assert q["all_wheels_on_track"] == p["all_wheels_on_track"]
+
+
+def test_an_unknown_world_or_bad_route_is_a_clear_error(tmp_path):
+    import numpy as np
+
+    from drtui.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="track: no route for track 'Nowhere'"):
+        list(trace("Nowhere", DATA / "drfc-training-0-iteration.csv"))
+    np.save(tmp_path / "flat.npy", np.zeros((10, 4)))
+    with pytest.raises(InvalidInput, match=r"track: .*flat\.npy: the route must have shape"):
+        list(trace(str(tmp_path / "flat.npy"), DATA / "drfc-training-0-iteration.csv"))
