@@ -67,3 +67,14 @@ def test_the_monitor_map_and_analysis_draw_the_runs_route(tmp_path):
     assert len(text.plain.split("\n")) == 20 and text.plain.strip()
     with pytest.raises(InvalidInput, match="--world: .*no such route file"):
         route_of(str(tmp_path / "gone.npy"))
+
+
+def test_a_worker_route_is_refused_for_now(tmp_path):
+    from drtui.catalog.tracks import session_route_problems
+    from drtui.session.model import Track, WorkerOverride
+
+    s = tiny_session("workers")
+    s.training.workers = 2
+    s.workers = [WorkerOverride(worker=2, track=Track(world="reinvent_base", route="w.npy"))]
+    [p] = session_route_problems(s, tmp_path)
+    assert p.path == "workers[worker=2].track.route" and "cannot drive a route file" in p.message

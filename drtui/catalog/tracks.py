@@ -263,6 +263,18 @@ def route_problems(route: str | os.PathLike, base_dir: str | os.PathLike | None 
     return closure_problems(wp, key, str(route))
 
 
+def session_route_problems(session, base_dir: str | os.PathLike | None = None) -> list[Problem]:
+    """The route problems of a session: its [track] route file, and workers' routes (which
+    nothing drives yet: the run folder copies the session's route only)."""
+    from drtui.problem import Problem
+
+    out = route_problems(session.track.route, base_dir) if session.track.route else []
+    return out + [Problem(f"workers[worker={w.worker}].track.route",
+                          "a worker cannot drive a route file of its own yet: set the "
+                          "session's [track] route, or give the worker a simapp world")
+                  for w in session.workers if w.track is not None and w.track.route]
+
+
 def session_waypoints(track, base_dir: str | os.PathLike | None = None) -> np.ndarray:
     """The route a session's [track] drives: its own `route` file, else its world's."""
     route = getattr(track, "route", None)

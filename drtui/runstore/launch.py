@@ -59,11 +59,11 @@ def create_run(workspace: Path, session_path: Path) -> Run:
     files = render.render(session, base_dir=Path(session_path).parent)
     _, runner = backend_for(session.backend.provider, session.backend.runner)
     problems = runner.session_problems(session)  # refused before a run folder is made
-    if session.track.route:  # the route file the run folder will copy
-        from drtui.catalog.tracks import route_problems
-        from drtui.problem import errors
+    from drtui.catalog.tracks import session_route_problems
+    from drtui.problem import errors
 
-        problems += errors(route_problems(session.track.route, Path(session_path).parent))
+    # the route file the run folder will copy
+    problems += errors(session_route_problems(session, Path(session_path).parent))
     if problems:
         from drtui.errors import InvalidInput
 
