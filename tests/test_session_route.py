@@ -78,3 +78,15 @@ def test_a_worker_route_is_refused_for_now(tmp_path):
     s.workers = [WorkerOverride(worker=2, track=Track(world="reinvent_base", route="w.npy"))]
     [p] = session_route_problems(s, tmp_path)
     assert p.path == "workers[worker=2].track.route" and "cannot drive a route file" in p.message
+
+
+def test_another_runner_is_told_it_drives_simapps_route(tmp_path):
+    from drtui.catalog.tracks import session_route_problems
+
+    np.save(tmp_path / "own.npy", load_waypoints("reinvent_base"))
+    s = tiny_session("drfc-route")
+    s.track.route = "own.npy"
+    assert session_route_problems(s, tmp_path) == []
+    s.backend.runner = "drfc"
+    [p] = session_route_problems(s, tmp_path)
+    assert p.severity == "warning" and "drives simapp's own route of 'reinvent_base'" in p.message

@@ -269,6 +269,11 @@ def session_route_problems(session, base_dir: str | os.PathLike | None = None) -
     from drtui.problem import Problem
 
     out = route_problems(session.track.route, base_dir) if session.track.route else []
+    if session.track.route and session.backend.runner != "embedded":
+        out.append(Problem("track.route", f"runner {session.backend.runner} drives simapp's own "
+                           f"route of {session.track.world!r} (DR_WORLD_NAME); this file is used "
+                           "by drtui's simulator, reward check and pictures only",
+                           severity="warning"))
     return out + [Problem(f"workers[worker={w.worker}].track.route",
                           "a worker cannot drive a route file of its own yet: set the "
                           "session's [track] route, or give the worker a simapp world")
