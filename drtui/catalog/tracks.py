@@ -101,6 +101,8 @@ class RouteStats:
 
 
 def route_stats(waypoints: np.ndarray) -> RouteStats:
+    """Length, median width and winding of a route, for catalogue entries that tracks.json
+    does not list (and the direction of every world: its file's own winding)."""
     import numpy as np
 
     wp = np.asarray(waypoints, dtype=np.float64)
