@@ -87,6 +87,7 @@ class DrtuiApp(App[int]):
         self.workspace = Path(workspace or ".").expanduser()
         self.start_session = Path(session).expanduser() if session else None
         self.draft: Draft | None = None
+        self._reward_timer = None
         self.step_index = 0
         self._quit_armed = False
         self.theme = DARK_THEME
@@ -302,20 +303,10 @@ class DrtuiApp(App[int]):
     def _write_files(self, session, base_dir: Path, out_dir: Path) -> None:
         from drtui.errors import InvalidInput
         from drtui.files import render
-        from drtui.session.validate import Problem
 
         try:
+            # the one check, the reward run on the track's sample params included
             files = render.render(session, base_dir=base_dir)
-            if session.reward.template is None:  # user code: it must run on real params first
-                from drtui.reward.check import check_reward_code
-                from drtui.screens.reward import session_samples
-
-                world, params = session_samples(session)
-                result = check_reward_code(files["reward_function.py"], samples=params,
-                                           world=world)
-                if not result.ok:
-                    where = f"line {result.line}: " if result.line else ""
-                    raise InvalidInput([Problem("reward", f"{where}{result.error}")])
             if get_current_worker().is_cancelled:
                 return
             paths = render.write(files, out_dir)
@@ -339,10 +330,43 @@ class DrtuiApp(App[int]):
                         severity="warning")
             return None
         session, problems = self.draft.check()
-        if session is None or problems:
-            self._refuse(what, problems)
+        if session is None or self.draft.errors():
+            self._refuse(what, self.draft.errors() or problems)
             return None
         return session
+
+    # --- the reward run on sample params (session.check, off the UI thread) -------------
+
+    def check_reward_soon(self, delay: float = 0.3) -> None:
+        """Run the draft's reward on sample params of its track once edits pause."""
+        if self._reward_timer is not None:
+            self._reward_timer.stop()
+        self._reward_timer = self.set_timer(delay, self._start_reward_check)
+
+    def _start_reward_check(self) -> None:
+        self._reward_timer = None
+        if self.draft is not None and (pending := self.draft.pending_reward_check()):
+            self._reward_check(self.draft, *pending)
+
+    @work(thread=True, exclusive=True, group="reward-check", exit_on_error=False,
+          description="Running the reward function on sample params.")
+    def _reward_check(self, draft, key, session, base_dir: Path) -> None:
+        from drtui.session.check import RewardReport, reward_report
+        from drtui.problem import Problem
+
+        try:
+            report = reward_report(session, base_dir)
+        except Exception as exc:  # noqa: BLE001 - shown as the reward's problem, not a crash
+            report = RewardReport([Problem("reward", f"cannot run the check: {exc}")])
+        self.call_from_thread(self._reward_checked, draft, key, report)
+
+    def _reward_checked(self, draft, key, report) -> None:
+        if draft is not self.draft or draft.reward_key() != key:
+            return  # a newer edit: its own run follows
+        draft.reward_result = (key, report)
+        for hook in ("reward_checked", "show_problems"):
+            if callable(method := getattr(self.screen, hook, None)):
+                method()
 
     def _refuse(self, what: str, problems: list) -> None:
         shown = [str(p) for p in problems[:4]]

@@ -42,20 +42,33 @@ def _print_json(data: object) -> None:
 
 def _problems_out(problems: list, as_json: bool) -> None:
     if as_json:
-        _print_json({"valid": False, "problems": [
-            p.as_dict() if hasattr(p, "as_dict") else
-            {"path": "", "message": str(p), "severity": "error"} for p in problems]})
+        _print_json({"valid": not any(getattr(p, "is_error", True) for p in problems),
+                     "problems": [p.as_dict() if hasattr(p, "as_dict") else
+                                  {"path": "", "message": str(p), "severity": "error"}
+                                  for p in problems]})
         return
+    _problem_lines(problems, _console(stderr=True))
+
+
+def _problem_lines(problems: list, con) -> None:
     from rich.markup import escape
 
-    con = _console(stderr=True)
-    con.print(f"[bold red]{len(problems)} problem{'s' if len(problems) != 1 else ''}:[/]")
-    for p in problems:
+    bad = [p for p in problems if getattr(p, "is_error", True)]
+    if bad:
+        con.print(f"[bold red]{len(bad)} problem{'s' if len(bad) != 1 else ''}:[/]")
+    for p in sorted(problems, key=lambda p: not getattr(p, "is_error", True)):
         path = getattr(p, "path", "")
         msg = getattr(p, "message", str(p))
+        mark = "" if getattr(p, "is_error", True) else "[yellow]warning[/] "
         # escaped: key paths such as workers[worker=2].track.world are not rich markup
-        con.print(f"  [bold]{escape(path)}[/]: {escape(msg)}" if path else f"  {escape(msg)}",
-                  markup=True)
+        con.print(f"  {mark}[bold]{escape(path)}[/]: {escape(msg)}" if path
+                  else f"  {mark}{escape(msg)}", markup=True)
+
+
+def _warnings_out(problems: list) -> None:
+    """Warnings of a session that passed the check: shown, on stderr, not blocking."""
+    if problems:
+        _problem_lines(problems, _console(stderr=True))
 
 
 # --- commands ---------------------------------------------------------------------------
@@ -86,27 +99,31 @@ def _name_from_path(path: Path) -> str:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from drtui.session import store
+    from drtui.session import check
 
-    session = store.load(Path(args.session))
+    session, problems = check.load(Path(args.session))
     if args.json:
-        _print_json({"valid": True, "model": session.model.name})
+        _print_json({"valid": True, "model": session.model.name,
+                     "problems": [p.as_dict() for p in problems]})
     else:
+        _warnings_out(problems)
         _console().print(f"[green]valid[/]: {args.session} ({session.model.name})")
     return 0
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from drtui.files import render
-    from drtui.session import store
+    from drtui.session import check
 
     session_path = Path(args.session)
-    session = store.load(session_path)
-    files = render.render(session, base_dir=session_path.parent)
+    session, problems = check.load(session_path)
+    files = render.render(session, base_dir=session_path.parent, check=False)
     written = render.write(files, Path(args.output), flat=args.flat)
     if args.json:
-        _print_json({"written": [str(p) for p in written]})
+        _print_json({"written": [str(p) for p in written],
+                     "problems": [p.as_dict() for p in problems]})
     else:
+        _warnings_out(problems)
         con = _console()
         for p in written:
             con.print(f"wrote {p}")
@@ -266,7 +283,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                         f"`drtui runs attach {run.id}` follows it")
             return 2
     elif args.session:
-        run = launch.create_run(workspace, Path(args.session))
+        run = launch.create_run(workspace, Path(args.session), warn=_warnings_out)
     else:
         _console(stderr=True).print("[red]give a SESSION file, or --resume RUN[/]")
         return 2

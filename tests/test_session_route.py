@@ -90,3 +90,23 @@ def test_another_runner_is_told_it_drives_simapps_route(tmp_path):
     s.backend.runner = "drfc"
     [p] = session_route_problems(s, tmp_path)
     assert p.severity == "warning" and "drives simapp's own route of 'reinvent_base'" in p.message
+
+
+def test_validate_runs_the_reward_on_the_sessions_route(tmp_path, capsys):
+    """The one session check samples params on [track] route: a reward that needs that
+    route's length passes with it and fails on the world's own route."""
+    from drtui.cli import main
+    from drtui.session.model import Reward
+
+    own = load_waypoints("reInvent2019_wide_cw")  # 16.60 m; the world reinvent_base is 17.71 m
+    path = _session_with_route(tmp_path, own)
+    s = store.load(path, check=False)
+    s.reward = Reward(code="def reward_function(params):\n"
+                           "    assert abs(params['track_length'] - 16.598) < 0.01\n"
+                           "    return 1.0\n")
+    store.save(s, path)
+    assert main(["validate", str(path)]) == 0
+    s.track.route = None
+    store.save(s, path)
+    assert main(["validate", str(path)]) == 2
+    assert "reward.code: line 2: AssertionError" in capsys.readouterr().err

@@ -145,9 +145,11 @@ class Runner(abc.ABC):
         return str(run.log_path)
 
     def session_problems(self, session) -> list:
-        """Why this runner cannot train the session (drtui.session.validate.Problem each),
-        checked before a run folder is made; nothing by default."""
-        return []
+        """Why this runner cannot train the session (one Problem each): its rules in
+        drtui.session.runner_rules, which the session check applies too."""
+        from drtui.session.runner_rules import runner_problems
+
+        return runner_problems(session, self.name)
 
     def log_parser(self, run: Run, *, emit_steps: bool = True):
         """A fresh parser for this runner's log (drtui.logs.parser.LogParser; DRfC's merged

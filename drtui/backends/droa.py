@@ -22,7 +22,6 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,10 @@ from drtui.backends.base import Chunk, CommandResult, Host, Provider, Runner
 from drtui.backends.local import read_lines_from
 from drtui.errors import DrtuiError, InvalidInput
 from drtui.runstore.store import Run
+from drtui.session.runner_rules import DROA_MAX_MINUTES as MAX_MINUTES
+from drtui.session.runner_rules import DROA_MIN_MINUTES as MIN_MINUTES
+from drtui.session.runner_rules import droa_problems as session_problems
+from drtui.session.runner_rules import droa_track_config as track_config
 
 STATUS_TAG, METRIC_TAG = "DROA_STATUS ", "DROA_METRIC "
 # training job statuses (JobStatus in the solution's model.smithy) that are not over yet
@@ -39,7 +42,6 @@ _JOB_STATE = {"QUEUED": "starting", "INITIALIZING": "starting", "IN_PROGRESS": "
               "FAILED": "failed"}
 # transient errors (throttling, 5xx, network) are retried this long before following fails
 MAX_OUTAGE_S = 300.0
-MIN_MINUTES, MAX_MINUTES = 10, 1440  # validateTerminationConditions in the solution
 
 
 class DroaUnsupported(DrtuiError):
@@ -47,36 +49,6 @@ class DroaUnsupported(DrtuiError):
 
 
 # -- the CreateModel request -----------------------------------------------------------------
-
-@cache
-def _droa_tracks() -> dict[str, dict[str, Any]]:
-    from importlib import resources
-
-    raw = json.loads(resources.files("drtui.assets.tracks").joinpath(
-        "deepracer-on-aws-tracks.json").read_text(encoding="utf-8"))["tracks"]
-    return {t["trackId"]: t for t in raw}
-
-
-def track_config(world: str, reverse: bool = False) -> tuple[dict[str, str] | None, str | None]:
-    """DRoA's {trackId, trackDirection} for a simapp world, or (None, why not)."""
-    from drtui.catalog import tracks
-
-    known = tracks.catalogue().get(world)
-    track_id = known.track_id if known else world
-    entry = _droa_tracks().get(track_id)
-    if entry is None or entry.get("disabled"):
-        return None, (f"track {world!r} is not offered by DeepRacer on AWS (its tracks: "
-                      "`drtui list tracks`, those with a DRoA trackId)")
-    clockwise = world.endswith("_cw") or (not world.endswith("_ccw")
-                                          and entry["defaultDirection"] == "CLOCKWISE")
-    if reverse:
-        clockwise = not clockwise
-    direction = "CLOCKWISE" if clockwise else "COUNTER_CLOCKWISE"
-    if direction not in entry["enabledDirections"]:
-        return None, (f"DeepRacer on AWS drives {track_id} only "
-                      f"{' or '.join(entry['enabledDirections']).lower()}")
-    return {"trackId": track_id, "trackDirection": direction}, None
-
 
 def _action_space(metadata: dict[str, Any]) -> dict[str, Any]:
     space = metadata["action_space"]
@@ -93,49 +65,6 @@ def _action_space(metadata: dict[str, Any]) -> dict[str, Any]:
 _HP_KEYS = ("batch_size", "num_epochs", "stack_size", "lr", "beta_entropy", "e_greedy_value",
             "epsilon_steps", "discount_factor", "loss_type", "num_episodes_between_training",
             "exploration_type", "sac_alpha")
-
-
-def session_problems(session) -> list:
-    """Every reason a DRoA deployment cannot train this session (one Problem each). Called by
-    `drtui validate` and the wizard (through session_problems) and again at launch."""
-    from drtui.session.validate import Problem
-
-    problems: list[Problem] = []
-    add = lambda path, msg: problems.append(Problem(path, msg))  # noqa: E731
-    hp = session.effective_hyperparameters()
-    track, why = track_config(session.track.world, session.track.reverse)
-    if why:
-        add("track.world", why)
-    race = session.race.type
-    if race not in ("TIME_TRIAL", "OBJECT_AVOIDANCE"):
-        add("race.type", f"DeepRacer on AWS trains TIME_TRIAL or OBJECT_AVOIDANCE, not {race}")
-    minutes = session.training.time_limit_minutes
-    if not MIN_MINUTES <= minutes <= MAX_MINUTES:
-        add("training.time_limit_minutes", f"DeepRacer on AWS trains {MIN_MINUTES} to "
-                                           f"{MAX_MINUTES} minutes (got {minutes})")
-    if session.network.architecture != "DEEP_CONVOLUTIONAL_NETWORK_SHALLOW":
-        add("network.architecture", "DeepRacer on AWS always trains "
-                                    "DEEP_CONVOLUTIONAL_NETWORK_SHALLOW")
-    if session.car.body_shell != "deepracer":
-        add("car.body_shell", "drtui sends DeepRacer on AWS the deepracer shell only "
-                              f"(got {session.car.body_shell!r})")
-    if not 3 <= hp["num_epochs"] <= 10:
-        add("hyperparameters.num_epochs", "DeepRacer on AWS accepts 3 to 10")
-    if not 1e-8 <= hp["lr"] <= 1e-3:
-        add("hyperparameters.lr", "DeepRacer on AWS accepts 1e-8 to 1e-3")
-    if not 1 <= hp["num_episodes_between_training"] <= 100:
-        add("hyperparameters.num_episodes_between_training", "DeepRacer on AWS accepts 1 to 100")
-    if session.training.algorithm == "sac" and hp["num_episodes_between_training"] != 1:
-        add("hyperparameters.num_episodes_between_training",
-            "DeepRacer on AWS trains sac with 1 episode between trainings")
-    space = session.action_space
-    if space.type == "continuous" and space.speed.low < 0.5:
-        add("action_space.speed.low", "DeepRacer on AWS's continuous speeds start at 0.5 m/s")
-    oa = session.race.object_avoidance
-    if race == "OBJECT_AVOIDANCE" and (oa.object_positions and len(oa.object_positions) or
-                                       oa.number_of_obstacles) > 6:
-        add("race.object_avoidance.number_of_obstacles", "DeepRacer on AWS places 1 to 6 objects")
-    return problems
 
 
 def model_definition(session, files: dict[str, str]) -> dict[str, Any]:
@@ -295,9 +224,6 @@ def _rank(training_status: str | None) -> int:
 
 class DroaRunner(Runner):
     name = "deepracer-on-aws"
-
-    def session_problems(self, session) -> list:
-        return session_problems(session)
 
     def __init__(self):
         self._clients: dict[str, Any] = {}

@@ -12,28 +12,8 @@ from drtui.backends.base import Host, Runner
 from drtui.runstore.store import Run
 
 
-def embedded_problems(session) -> list:
-    """The embedded simulator drives only tracks whose waypoints ship with drtui (the
-    session's, and each multi-task worker's); DRfC drives them all."""
-    from drtui.catalog import tracks
-    from drtui.session.validate import Problem
-
-    driven = [("track.world", session.track.world)]
-    if session.training.workers > 1:
-        driven += [(f"workers[worker={w.worker}].track.world", w.track.world)
-                   for w in session.workers
-                   if w.track is not None and w.worker <= session.training.workers]
-    return [Problem(key, f"drtui's embedded simulator has no waypoints for {world!r}: pick a "
-                         "track marked ✓ on the map column (`drtui list tracks`), or train "
-                         "it with runner drfc")
-            for key, world in driven if not tracks.get_or_none(world, waypoints=True)]
-
-
 class EmbeddedRunner(Runner):
     name = "embedded"
-
-    def session_problems(self, session) -> list:
-        return embedded_problems(session)
 
     def __init__(self, python: str | None = None):
         self.python = python or sys.executable

@@ -40,11 +40,6 @@ class RemoteSetupError(DrtuiError):
 class RemoteEmbeddedRunner(Runner):
     name = "embedded"
 
-    def session_problems(self, session) -> list:
-        from drtui.backends.embedded import embedded_problems
-
-        return embedded_problems(session)
-
     # -- launch ----------------------------------------------------------------------------
     async def launch(self, run: Run, host: Host, *, resume: bool = False) -> None:
         run.update(status="starting", host=host.name, error=None)

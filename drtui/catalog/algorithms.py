@@ -38,17 +38,28 @@ class HyperparameterSpec:
 
     def problem(self, value: Any, algorithm: str | None) -> str | None:
         """Why value is invalid for this key (for this algorithm, when given), or None."""
+        return self.simapp_problem(value, algorithm) or self.range_problem(value)
+
+    def simapp_problem(self, value: Any, algorithm: str | None) -> str | None:
+        """Why the simulator or its trainer would fail on this value, or None."""
         if self.type is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, self.type) or isinstance(value, bool):
             return f"must be {'an integer' if self.type is int else 'a number' if self.type is float else 'a string'}"
-        if self.choices is not None and value not in self.choices:
+        if self.choices is not None and self.type is str and value not in self.choices:
             allowed = self.choices
             if self.key == "exploration_type" and algorithm == "clipped_ppo":
                 allowed = ("categorical", "e-greedy")
             return f"must be one of {', '.join(map(str, allowed))}"
         if self.key == "exploration_type" and algorithm == "clipped_ppo" and value == "additive_noise":
             return "must be categorical or e-greedy for clipped_ppo (the simulator exits otherwise)"
+        return None
+
+    def range_problem(self, value: Any) -> str | None:
+        """Why drtui advises against this value (it trains, but outside the range that
+        makes sense), or None."""
+        if self.choices is not None and self.type is not str and value not in self.choices:
+            return f"must be one of {', '.join(map(str, self.choices))}"
         if self.low is not None and not (self.low <= value <= self.high):
             return f"must be within {self.low:g} .. {self.high:g} (got {value:g})"
         return None

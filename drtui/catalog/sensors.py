@@ -50,12 +50,18 @@ def sensor_problems(names: list[str]) -> list[str]:
         problems.append("exactly one camera is required (FRONT_FACING_CAMERA, LEFT_CAMERA or "
                         "STEREO_CAMERAS); none is listed")
     elif len(cameras) > 1:
-        problems.append(f"exactly one camera is allowed; {' and '.join(cameras)} are both cameras")
+        problems.append(f"exactly one camera is allowed; {_listed(cameras)} are {len(cameras)} "
+                        "cameras")
     if len(lidars) > 1:
-        problems.append(f"at most one lidar is allowed; {' and '.join(lidars)} are both lidars")
+        problems.append(f"at most one lidar is allowed; {_listed(lidars)} are {len(lidars)} "
+                        "lidars")
     return problems
 
 
 def parse_sensor_list(text: str) -> list[str]:
     """'SECTOR_LIDAR, FRONT_FACING_CAMERA' -> ['SECTOR_LIDAR', 'FRONT_FACING_CAMERA']."""
     return [part.strip().upper() for part in text.split(",") if part.strip()]
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

@@ -1,9 +1,15 @@
-"""DRfC folder -> Session: read custom_files (model_metadata.json, hyperparameters.json,
-reward_function.py) and, when present, run.env, system.env and worker-N.env.
+"""A DRfC or deepracer-on-the-spot folder -> Session, read the way DRfC and simapp read it.
 
-The folder may be a DRfC install (custom_files/ beside run.env) or a folder holding the
-three custom files directly. Values the session does not model are reported, not dropped
-silently.
+The folder is a DRfC install (custom_files/ beside run.env) or one folder holding the custom
+files and the env files together (deepracer-on-the-spot's custom-files/). Env files are read
+as bin/activate.sh reads them: system.env then run.env, each `$VAR` / `${VAR}` expanded
+against what is exported so far (envfile.evaluate); worker-N.env literally, as prepare-config
+reads it, and only when DRfC reads it (DR_TRAIN_MULTI_CONFIG=True and N <= DR_WORKERS).
+model_metadata.json as simapp parses it (files.metadata), refused only for what stops simapp.
+
+The session models what drtui understands and keeps every file's own text in
+`session.imported`, so generate writes the same run back. Whatever drtui must change is a
+note "file KEY: old -> new", found by generating the files and reading them back.
 """
 
 from __future__ import annotations
@@ -14,132 +20,373 @@ from pathlib import Path
 from typing import Any
 
 from drtui.errors import InvalidInput
-from drtui.files.envfile import read_env_file, read_worker_env
+from drtui.files import envfile, metadata
+from drtui.problem import errors
 from drtui.session.validate import Problem, problems_in
 
-_TRUE = {"true", "1", "yes"}
-
-
-def _bool(text: str) -> bool:
-    return text.strip().lower() in _TRUE
+read_bool = envfile.read_bool
 
 
 def _num(text: str) -> float:
     return float(text)
 
 
+def _int(text: str) -> int:
+    number = float(text)
+    if number != int(number):
+        raise ValueError(f"{text!r} is not a whole number")
+    return int(number)
+
+
+def _refuse(message: str) -> InvalidInput:
+    return InvalidInput([Problem("", message)])
+
+
 def _custom_dir(folder: Path) -> Path:
     for candidate in (folder / "custom_files", folder):
         if (candidate / "model_metadata.json").is_file():
             return candidate
-    raise InvalidInput([Problem("", f"{folder}: no model_metadata.json here or in "
-                                    "custom_files/")])
+    raise _refuse(f"{folder}: no model_metadata.json here or in custom_files/")
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def _read_json(path: Path) -> tuple[str, Any]:
+    text = path.read_text(encoding="utf-8")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return text, json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidInput([Problem("", f"{path.name}: not valid JSON ({exc})")]) from None
+        raise _refuse(f"{path.name}: not valid JSON ({exc}); simapp's json.load stops on it "
+                      "too") from None
 
 
-def _action_space(meta: dict[str, Any]) -> dict[str, Any]:
-    kind = str(meta.get("action_space_type", "discrete")).lower()
-    space = meta.get("action_space")
+# -- model_metadata.json ------------------------------------------------------------------------
+def _metadata_data(meta: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    problems = metadata.problems(meta)
+    if problems:
+        raise InvalidInput([Problem("", f"model_metadata.json: {p} (simapp would stop)")
+                            for p in problems])
+    kind, read = metadata.space_type(meta), metadata.actions(meta)
     if kind == "continuous":
-        return {"type": "continuous",
-                "steering_angle": {"low": float(space["steering_angle"]["low"]),
-                                   "high": float(space["steering_angle"]["high"])},
-                "speed": {"low": float(space["speed"]["low"]),
-                          "high": float(space["speed"]["high"])}}
-    actions = [{"steering_angle": float(a["steering_angle"]), "speed": float(a["speed"])}
-               for a in space]
-    out: dict[str, Any] = {"type": "discrete", "actions": actions}
-    if any("index" in a for a in space):
-        out["write_index"] = True
-    return out
+        space: dict[str, Any] = {"type": "continuous", **{
+            k: {"low": low, "high": high} for k, (low, high) in read.items()}}
+    else:
+        space = {"type": "discrete",
+                 "actions": [{"steering_angle": s, "speed": v} for s, v in read]}
+        if any(isinstance(a, dict) and "index" in a for a in meta["action_space"]):
+            space["write_index"] = True
+    version = meta.get("version", "")
+    if isinstance(version, float):
+        version = repr(version)
+    if "sensor" in meta and metadata.version_number(meta) < 2:
+        notes.append(f"model_metadata.json sensor {meta['sensor']}: simapp ignores it below "
+                     "version 2 and drives the front camera; so does this session")
+    data: dict[str, Any] = {
+        "car": {"sensors": metadata.sensors(meta)},
+        "action_space": space,
+        "network": {"architecture": metadata.network(meta)},
+        "training": {"algorithm": metadata.algorithm(meta)},
+        "metadata_version": version,
+    }
+    config = metadata.lidar_config(meta)
+    if config is not None:
+        data["car"]["lidar_config"] = config
+    return data
 
 
-def _hyperparameters(hp: dict[str, Any]) -> dict[str, Any]:
+def _hyperparameters(hp: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     from drtui.catalog.algorithms import HYPERPARAMETERS
 
     out = {}
     for key, value in hp.items():
         spec = HYPERPARAMETERS.get(key)
         if spec is None:
-            continue  # SageMaker-only keys (s3_bucket, ...) are not part of a model
-        out[key] = spec.type(value.lower() if isinstance(value, str) else value)
+            continue  # SageMaker's own keys (s3_bucket, ...): kept in the file, not modelled
+        try:
+            if spec.type is str:
+                out[key] = str(value).lower()
+            elif spec.type is int:
+                out[key] = _int(str(value))
+            elif isinstance(value, int) and not isinstance(value, bool):
+                out[key] = value  # a whole number stays one
+            else:
+                out[key] = float(value)
+        except ValueError:
+            raise _refuse(f"hyperparameters.json {key}: {value!r} is not "
+                          f"{'a whole number' if spec.type is int else 'a number'}") from None
     return out
 
 
-def _race_from_env(env: dict[str, str]) -> dict[str, Any]:
-    race: dict[str, Any] = {"type": env.get("DR_RACE_TYPE", "TIME_TRIAL")}
-    oa_keys = {
-        "number_of_obstacles": ("DR_OA_NUMBER_OF_OBSTACLES", int),
-        "min_distance_between_obstacles": ("DR_OA_MIN_DISTANCE_BETWEEN_OBSTACLES", _num),
-        "randomize_obstacle_locations": ("DR_OA_RANDOMIZE_OBSTACLE_LOCATIONS", _bool),
-        "is_obstacle_bot_car": ("DR_OA_IS_OBSTACLE_BOT_CAR", _bool),
-        "obstacle_type": ("DR_OA_OBSTACLE_TYPE", str),
-    }
-    h2b_keys = {
-        "is_lane_change": ("DR_H2B_IS_LANE_CHANGE", _bool),
-        "lower_lane_change_time": ("DR_H2B_LOWER_LANE_CHANGE_TIME", _num),
-        "upper_lane_change_time": ("DR_H2B_UPPER_LANE_CHANGE_TIME", _num),
-        "lane_change_distance": ("DR_H2B_LANE_CHANGE_DISTANCE", _num),
-        "number_of_bot_cars": ("DR_H2B_NUMBER_OF_BOT_CARS", int),
-        "min_distance_between_bot_cars": ("DR_H2B_MIN_DISTANCE_BETWEEN_BOT_CARS", _num),
-        "randomize_bot_car_locations": ("DR_H2B_RANDOMIZE_BOT_CAR_LOCATIONS", _bool),
-        "bot_car_speed": ("DR_H2B_BOT_CAR_SPEED", _num),
-        "penalty_seconds": ("DR_H2B_BOT_CAR_PENALTY", _num),
-    }
-    oa = {k: conv(env[e]) for k, (e, conv) in oa_keys.items() if env.get(e, "") != ""}
-    positions = env.get("DR_OA_OBJECT_POSITIONS", "").strip('"')
+# -- env files ----------------------------------------------------------------------------------
+def _env_table(path: Path, notes: list[str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """(KEY -> text as written, the words activate.sh reads) of a system.env or run.env."""
+    raw = path.read_bytes().decode("utf-8")
+    if "\r" in raw:
+        notes.append(f"{path.name} has Windows line ends: DRfC's activate.sh would keep the CR "
+                     "at the end of every value; drtui reads and writes plain line ends")
+    words = envfile.env_words(raw)
+    table: dict[str, str] = {}
+    for key, text in words:
+        if not envfile.is_name(key):
+            notes.append(f"{path.name} {key}={text}: not a variable name; activate.sh's "
+                         "export refuses it, and drtui leaves it out")
+            continue
+        if key in table:
+            notes.append(f"{path.name} {key} is set twice; the last, {text!r}, is kept")
+            del table[key]
+        table[key] = text
+    return table, [(k, t) for k, t in words if envfile.is_name(k)]
+
+
+def _worker_table(path: Path) -> dict[str, str]:
+    """worker-N.env as prepare-config reads it (`dict(line.split('='))` of the lines not
+    starting with '#'), refused where that reading fails."""
+    table = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith("#"):
+            continue
+        parts = line.split("=")
+        if len(parts) != 2:
+            raise _refuse(f"{path.name} line {number} {line!r}: prepare-config reads "
+                          "KEY=VALUE lines with one '=' and no blank lines, so DRfC stops on it")
+        table[parts[0]] = parts[1]
+    return table
+
+
+_EVALUATION = {
+    "number_of_trials": ("DR_EVAL_NUMBER_OF_TRIALS", _int),
+    "is_continuous": ("DR_EVAL_IS_CONTINUOUS", read_bool),
+    "max_resets": ("DR_EVAL_MAX_RESETS", _int),
+    "off_track_penalty": ("DR_EVAL_OFF_TRACK_PENALTY", _num),
+    "collision_penalty": ("DR_EVAL_COLLISION_PENALTY", _num),
+    "checkpoint": ("DR_EVAL_CHECKPOINT", str),
+    "reverse_direction": ("DR_EVAL_REVERSE_DIRECTION", read_bool),
+    "save_mp4": ("DR_EVAL_SAVE_MP4", read_bool),
+    "reset_behind_dist": ("DR_EVAL_RESET_BEHIND_DIST", _num),
+    "debug_reward": ("DR_EVAL_DEBUG_REWARD", read_bool),
+    "opponent_model_prefix": ("DR_EVAL_OPP_S3_MODEL_PREFIX", str),
+    "opponent_car_name": ("DR_EVAL_OPP_CAR_NAME", str),
+    "opponent_body_shell": ("DR_EVAL_OPP_CAR_BODY_SHELL_TYPE", str),
+}
+_TRAINING = {
+    "change_start_position": ("DR_TRAIN_CHANGE_START_POSITION", read_bool),
+    "alternate_direction": ("DR_TRAIN_ALTERNATE_DRIVING_DIRECTION", read_bool),
+    "start_position_offset": ("DR_TRAIN_START_POSITION_OFFSET", _num),
+    "round_robin_advance_dist": ("DR_TRAIN_ROUND_ROBIN_ADVANCE_DIST", _num),
+    "domain_randomization": ("DR_ENABLE_DOMAIN_RANDOMIZATION", read_bool),
+    "min_eval_trials": ("DR_TRAIN_MIN_EVAL_TRIALS", _int),
+    "best_model_metric": ("DR_TRAIN_BEST_MODEL_METRIC", str),
+    "max_steps_per_iteration": ("DR_TRAIN_MAX_STEPS_PER_ITERATION", _int),
+}
+_OBJECT_AVOIDANCE = {
+    "number_of_obstacles": ("DR_OA_NUMBER_OF_OBSTACLES", _int),
+    "min_distance_between_obstacles": ("DR_OA_MIN_DISTANCE_BETWEEN_OBSTACLES", _num),
+    "randomize_obstacle_locations": ("DR_OA_RANDOMIZE_OBSTACLE_LOCATIONS", read_bool),
+    "is_obstacle_bot_car": ("DR_OA_IS_OBSTACLE_BOT_CAR", read_bool),
+    "obstacle_type": ("DR_OA_OBSTACLE_TYPE", str),
+}
+_HEAD_TO_BOT = {
+    "is_lane_change": ("DR_H2B_IS_LANE_CHANGE", read_bool),
+    "lower_lane_change_time": ("DR_H2B_LOWER_LANE_CHANGE_TIME", _num),
+    "upper_lane_change_time": ("DR_H2B_UPPER_LANE_CHANGE_TIME", _num),
+    "lane_change_distance": ("DR_H2B_LANE_CHANGE_DISTANCE", _num),
+    "number_of_bot_cars": ("DR_H2B_NUMBER_OF_BOT_CARS", _int),
+    "min_distance_between_bot_cars": ("DR_H2B_MIN_DISTANCE_BETWEEN_BOT_CARS", _num),
+    "randomize_bot_car_locations": ("DR_H2B_RANDOMIZE_BOT_CAR_LOCATIONS", read_bool),
+    "bot_car_speed": ("DR_H2B_BOT_CAR_SPEED", _num),
+    "penalty_seconds": ("DR_H2B_BOT_CAR_PENALTY", _num),
+}
+_SYSTEM = {
+    "cloud": ("DR_CLOUD", str), "region": ("DR_AWS_APP_REGION", str),
+    "local_s3_bucket": ("DR_LOCAL_S3_BUCKET", str),
+    "local_s3_profile": ("DR_LOCAL_S3_PROFILE", str),
+    "upload_s3_bucket": ("DR_UPLOAD_S3_BUCKET", str),
+    "upload_s3_profile": ("DR_UPLOAD_S3_PROFILE", str),
+    "docker_style": ("DR_DOCKER_STYLE", str),
+    "pretrained": ("DR_LOCAL_S3_PRETRAINED", read_bool),
+    "pretrained_prefix": ("DR_LOCAL_S3_PRETRAINED_PREFIX", str),
+    "pretrained_checkpoint": ("DR_LOCAL_S3_PRETRAINED_CHECKPOINT", str),
+    "run_id": ("DR_RUN_ID", _int),
+}
+def _spot_switch(text: str) -> bool:
+    return text != "False"  # deepracer-on-the-spot tests `[[ $KEY == False ]]`
+
+
+_ON_THE_SPOT = {
+    "regular_upload_minutes": ("DR_REGULAR_UPLOAD", _int),
+    "regular_physical_model_upload_minutes": ("DR_REGULAR_PHYSICAL_MODEL_UPLOAD", _int),
+    "continue_on_spot_interruption": ("DR_CONTINUE_ON_SPOT_INTERRUPTION", _spot_switch),
+    "import_model_on_completion": ("DR_IMPORT_MODEL_ON_COMPLETION", _spot_switch),
+}
+_IMAGES = {"simapp_version": "DR_SIMAPP_VERSION", "sagemaker_image": "DR_SAGEMAKER_IMAGE",
+           "robomaker_image": "DR_ROBOMAKER_IMAGE", "coach_image": "DR_COACH_IMAGE"}
+
+
+def reader(key: str):
+    """How drtui reads a key it models (None for one it does not), so that generate can tell
+    whether the session still means what the file's text says."""
+    return _READERS.get(key)
+
+
+class _Reader:
+    """Reads modelled keys out of an evaluated env, noting the ones it cannot use."""
+
+    def __init__(self, env: dict[str, str | None], where: dict[str, str], notes: list[str]):
+        self.env, self.where, self.notes = env, where, notes
+
+    def text(self, key: str) -> str | None:
+        """KEY's value; None (with a note) when drtui cannot evaluate it, or it is not set."""
+        if key in self.env and self.env[key] is None:
+            self.notes.append(f"{self.where.get(key, 'env')} {key}: drtui cannot evaluate "
+                              "this shell text; it is kept as written and drtui uses its "
+                              "own default for its checks")
+        return self.env.get(key)
+
+    def take(self, table: dict[str, tuple[str, Any]]) -> dict[str, Any]:
+        out = {}
+        for field, (key, convert) in table.items():
+            text = self.text(key)
+            if text is None:
+                continue
+            if text == "" and convert is not str:
+                continue  # an empty number or switch: DRfC's own default applies
+            try:
+                out[field] = convert(text)
+            except ValueError:
+                raise _refuse(f"{self.where.get(key, 'env')} {key}={text}: not "
+                              f"{'a whole number' if convert is _int else 'a number'}") from None
+        return out
+
+
+_READERS = {key: convert for table in (_EVALUATION, _TRAINING, _OBJECT_AVOIDANCE, _HEAD_TO_BOT,
+                                       _SYSTEM, _ON_THE_SPOT)
+            for key, convert in table.values()}
+
+
+def _race(read: _Reader, env: dict[str, str | None]) -> dict[str, Any]:
+    race: dict[str, Any] = {"object_avoidance": read.take(_OBJECT_AVOIDANCE),
+                            "head_to_bot": read.take(_HEAD_TO_BOT)}
+    if read.text("DR_RACE_TYPE"):
+        race["type"] = env["DR_RACE_TYPE"]
+    positions = (read.text("DR_OA_OBJECT_POSITIONS") or "").replace('"', "")
     if positions:
-        oa["object_positions"] = [
-            {"progress": float(p.split(",")[0]), "lane": int(float(p.split(",")[1]))}
-            for p in positions.split(";") if p]
-    race["object_avoidance"] = oa
-    race["head_to_bot"] = {k: conv(env[e]) for k, (e, conv) in h2b_keys.items()
-                           if env.get(e, "") != ""}
+        try:
+            race["object_avoidance"]["object_positions"] = [
+                {"progress": float(p.split(",")[0]), "lane": int(float(p.split(",")[1]))}
+                for p in positions.split(";") if p]
+        except (IndexError, ValueError):
+            raise _refuse(f"DR_OA_OBJECT_POSITIONS={positions}: positions are "
+                          "progress,lane pairs separated by ';'") from None
     return race
 
 
-def _training_from_env(env: dict[str, str], out: dict[str, Any]) -> None:
-    t = out.setdefault("training", {})
-    simple = {
-        "change_start_position": ("DR_TRAIN_CHANGE_START_POSITION", _bool),
-        "alternate_direction": ("DR_TRAIN_ALTERNATE_DRIVING_DIRECTION", _bool),
-        "start_position_offset": ("DR_TRAIN_START_POSITION_OFFSET", _num),
-        "round_robin_advance_dist": ("DR_TRAIN_ROUND_ROBIN_ADVANCE_DIST", _num),
-        "domain_randomization": ("DR_ENABLE_DOMAIN_RANDOMIZATION", _bool),
-        "min_eval_trials": ("DR_TRAIN_MIN_EVAL_TRIALS", int),
-        "best_model_metric": ("DR_TRAIN_BEST_MODEL_METRIC", str),
-        "max_steps_per_iteration": ("DR_TRAIN_MAX_STEPS_PER_ITERATION", int),
-    }
-    for key, (name, conv) in simple.items():
-        if env.get(name, "") not in ("", None) and not env[name].startswith("$"):
-            t[key] = conv(env[name])
+def _env_data(data: dict[str, Any], root: Path, name: str | None, notes: list[str]) -> None:
+    """Track, race, car, training, evaluation and DRfC settings from the env files."""
+    imported = data["imported"]
+    exported: dict[str, str] = {}
+    values: dict[str, str | None] = {}
+    where: dict[str, str] = {}
+    for file in ("system.env", "run.env"):
+        path = root / file
+        if not path.is_file():
+            notes.append(f"no {file}: drtui's defaults stand for its settings")
+            continue
+        table, words = _env_table(path, notes)
+        imported[file.replace(".", "_")] = table
+        for key, value in envfile.evaluate(words, exported).items():
+            values[key], where[key] = value, file
+    if not values:
+        return
+    read = _Reader(values, where, notes)
+    data["backend"] = {"provider": "local", "runner": "drfc", "drfc": {}}
+    drfc = data["backend"]["drfc"]
+    drfc.update(read.take(_SYSTEM))
+    if imported.get("system_env"):
+        for field, key in _IMAGES.items():
+            # absent: this DRfC generation does not use the key, and drtui does not add it
+            drfc[field] = read.text(key) or ""
+    spot = read.take(_ON_THE_SPOT)
+    if spot:
+        drfc["on_the_spot"] = spot
+    prefix = read.text("DR_LOCAL_S3_MODEL_PREFIX") or ""
+    if name is None and re.fullmatch(r"[A-Za-z0-9-]{1,64}", prefix):
+        data["model"]["name"] = prefix  # in DRfC the model prefix is the model's name
+    if prefix and prefix != data["model"]["name"]:
+        drfc["model_prefix"] = prefix
+    track = {"world": read.text("DR_WORLD_NAME"),
+             "reverse": read.text("DR_TRAIN_REVERSE_DIRECTION")}
+    data["track"] = {k: v for k, v in track.items() if v}
+    if "reverse" in data["track"]:
+        data["track"]["reverse"] = read_bool(data["track"]["reverse"])
+    data["race"] = _race(read, values)
+    car = data["car"]
+    for field, key in (("name", "DR_CAR_NAME"), ("color", "DR_CAR_COLOR"),
+                       ("body_shell", "DR_CAR_BODY_SHELL_TYPE")):
+        if read.text(key):
+            car[field] = values[key]
+    data["training"].update(read.take(_TRAINING))
+    data["training"].update(read.take({"workers": ("DR_WORKERS", _int)}))
+    data["evaluation"] = read.take(_EVALUATION)
+    _workers(data, root, {k: v for k, v in values.items() if v is not None}, notes)
+
+
+def _workers(data: dict[str, Any], root: Path, exported: dict[str, str],
+             notes: list[str]) -> None:
+    """worker-N.env files the way prepare-config uses them: with DR_TRAIN_MULTI_CONFIG=True
+    (exactly that text) and N <= DR_WORKERS, each updating the environment the next sees."""
+    workers = data["training"].get("workers", 1)
+    multi = exported.get("DR_TRAIN_MULTI_CONFIG") == "True" and workers > 1
+    found = {int(m.group(1)): p for p in root.glob("worker-*.env")
+             if (m := re.fullmatch(r"worker-(\d+)\.env", p.name))}
+    for n, path in sorted(found.items()):
+        if not multi or not 2 <= n <= workers:
+            why = ("DR_TRAIN_MULTI_CONFIG is not True" if not multi
+                   else f"DR_WORKERS is {workers}")
+            notes.append(f"{path.name}: not imported and not written: DRfC does not read it "
+                         f"({why})")
+    if not multi:
+        return
+    env, overrides = dict(exported), []
+    for n in range(2, workers + 1):
+        if n not in found:
+            notes.append(f"worker-{n}.env is missing (DRfC's prepare-config would stop): drtui "
+                         "writes one with run.env's track and race")
+            continue
+        table = _worker_table(found[n])
+        data["imported"]["worker_env"][str(n)] = table
+        env.update(table)  # prepare-config: os.environ.update(worker's values)
+        read = _Reader(env, {k: found[n].name for k in table}, notes)
+        override: dict[str, Any] = {"worker": n,
+                                    "track": {"world": env.get("DR_WORLD_NAME", ""),
+                                              "reverse": read_bool(
+                                                  env.get("DR_TRAIN_REVERSE_DIRECTION", ""))},
+                                    "race": _race(read, env)}
+        if env.get("DR_CAR_COLOR"):
+            override["car_color"] = env["DR_CAR_COLOR"]
+        override.update({k: v for k, v in read.take(_TRAINING).items()
+                         if k in ("alternate_direction", "change_start_position",
+                                  "round_robin_advance_dist", "start_position_offset",
+                                  "domain_randomization")})
+        overrides.append(override)
+    if overrides:
+        data["workers"] = overrides
 
 
 def _session_data(folder: Path, name: str | None) -> tuple[dict[str, Any], list[str]]:
     custom = _custom_dir(folder)
     root = custom.parent if custom.name == "custom_files" else custom
     notes: list[str] = []
-    meta = _read_json(custom / "model_metadata.json")
+    meta_text, meta = _read_json(custom / "model_metadata.json")
     data: dict[str, Any] = {
         "model": {"name": name or re.sub(r"[^A-Za-z0-9-]", "-", root.resolve().name)[:64]
                   or "imported"},
-        "car": {"sensors": list(meta.get("sensor", ["FRONT_FACING_CAMERA"]))},
-        "action_space": _action_space(meta),
-        "network": {"architecture": meta.get("neural_network",
-                                             "DEEP_CONVOLUTIONAL_NETWORK_SHALLOW")},
-        "training": {"algorithm": str(meta.get("training_algorithm", "clipped_ppo")).lower()},
-        "metadata_version": meta.get("version", "5"),
+        **_metadata_data(meta, notes),
+        "imported": {"model_metadata": meta_text, "worker_env": {}},
     }
-    if "lidar_config" in meta:
-        data["car"]["lidar_config"] = meta["lidar_config"]
     if (custom / "hyperparameters.json").is_file():
-        data["hyperparameters"] = _hyperparameters(_read_json(custom / "hyperparameters.json"))
+        hp_text, hp = _read_json(custom / "hyperparameters.json")
+        if not isinstance(hp, dict):
+            raise _refuse("hyperparameters.json: must be a JSON object")
+        data["hyperparameters"] = _hyperparameters(hp, notes)
+        data["imported"]["hyperparameters"] = hp_text
     else:
         notes.append("no hyperparameters.json: the algorithm's defaults apply")
     reward = custom / "reward_function.py"
@@ -147,100 +394,69 @@ def _session_data(folder: Path, name: str | None) -> tuple[dict[str, Any], list[
         data["reward"] = {"template": None, "code": reward.read_text(encoding="utf-8")}
     else:
         notes.append("no reward_function.py: the centerline template applies")
-
-    run_env = root / "run.env"
-    if run_env.is_file():
-        env = read_env_file(run_env)
-        prefix = env.get("DR_LOCAL_S3_MODEL_PREFIX", "")
-        if name is None and re.fullmatch(r"[A-Za-z0-9-]{1,64}", prefix):
-            data["model"]["name"] = prefix  # in DRfC the model prefix is the model's name
-        data["track"] = {"world": env.get("DR_WORLD_NAME", "reInvent2019_track"),
-                         "reverse": _bool(env.get("DR_TRAIN_REVERSE_DIRECTION", "False"))}
-        data["race"] = _race_from_env(env)
-        car = data["car"]
-        if env.get("DR_CAR_NAME") and not env["DR_CAR_NAME"].startswith("$"):
-            car["name"] = env["DR_CAR_NAME"]
-        if env.get("DR_CAR_COLOR"):
-            car["color"] = env["DR_CAR_COLOR"]
-        if env.get("DR_CAR_BODY_SHELL_TYPE"):
-            car["body_shell"] = env["DR_CAR_BODY_SHELL_TYPE"]
-        _training_from_env(env, data)
-        ev = {"number_of_trials": ("DR_EVAL_NUMBER_OF_TRIALS", int),
-              "is_continuous": ("DR_EVAL_IS_CONTINUOUS", _bool),
-              "max_resets": ("DR_EVAL_MAX_RESETS", int),
-              "off_track_penalty": ("DR_EVAL_OFF_TRACK_PENALTY", _num),
-              "collision_penalty": ("DR_EVAL_COLLISION_PENALTY", _num),
-              "checkpoint": ("DR_EVAL_CHECKPOINT", str),
-              "reverse_direction": ("DR_EVAL_REVERSE_DIRECTION", _bool),
-              "save_mp4": ("DR_EVAL_SAVE_MP4", _bool),
-              "reset_behind_dist": ("DR_EVAL_RESET_BEHIND_DIST", _num),
-              "debug_reward": ("DR_EVAL_DEBUG_REWARD", _bool),
-              "opponent_model_prefix": ("DR_EVAL_OPP_S3_MODEL_PREFIX", str),
-              "opponent_car_name": ("DR_EVAL_OPP_CAR_NAME", str),
-              "opponent_body_shell": ("DR_EVAL_OPP_CAR_BODY_SHELL_TYPE", str)}
-        data["evaluation"] = {k: c(env[e]) for k, (e, c) in ev.items()
-                              if env.get(e) and not env[e].startswith("$")}
-        drfc: dict[str, Any] = {}
-        if prefix and prefix != data["model"]["name"]:
-            drfc["model_prefix"] = prefix
-        if env.get("DR_RUN_ID", "").isdigit():
-            drfc["run_id"] = int(env["DR_RUN_ID"])
-        data["backend"] = {"provider": "local", "runner": "drfc", "drfc": drfc}
-    else:
-        notes.append("no run.env: track, race and training settings are drtui's defaults")
-
-    system_env = root / "system.env"
-    if system_env.is_file():
-        env = read_env_file(system_env)
-        drfc = data.setdefault("backend", {"provider": "local", "runner": "drfc"}) \
-            .setdefault("drfc", {})
-        mapping = {"cloud": "DR_CLOUD", "region": "DR_AWS_APP_REGION",
-                   "local_s3_bucket": "DR_LOCAL_S3_BUCKET", "local_s3_profile": "DR_LOCAL_S3_PROFILE",
-                   "upload_s3_bucket": "DR_UPLOAD_S3_BUCKET",
-                   "upload_s3_profile": "DR_UPLOAD_S3_PROFILE",
-                   "simapp_version": "DR_SIMAPP_VERSION", "docker_style": "DR_DOCKER_STYLE"}
-        for key, name in mapping.items():
-            value = env.get(name, "")
-            if value and not value.startswith("<"):  # skip DRfC's unfilled placeholders
-                drfc[key] = value
-        if env.get("DR_WORKERS", "").isdigit():
-            data.setdefault("training", {})["workers"] = int(env["DR_WORKERS"])
-
-    workers = []
-    for path in sorted(root.glob("worker-*.env")):
-        match = re.fullmatch(r"worker-(\d+)\.env", path.name)
-        if not match:
-            continue
-        env = read_worker_env(path.read_text(encoding="utf-8"))
-        override: dict[str, Any] = {"worker": int(match.group(1))}
-        if env.get("DR_WORLD_NAME"):
-            override["track"] = {"world": env["DR_WORLD_NAME"],
-                                 "reverse": _bool(env.get("DR_TRAIN_REVERSE_DIRECTION", "False"))}
-        override["race"] = _race_from_env(env)
-        if env.get("DR_CAR_COLOR"):
-            override["car_color"] = env["DR_CAR_COLOR"]
-        t: dict[str, Any] = {}
-        _training_from_env(env, {"training": t})
-        for key in ("alternate_direction", "change_start_position", "round_robin_advance_dist",
-                    "start_position_offset", "domain_randomization"):
-            if key in t:
-                override[key] = t[key]
-        workers.append(override)
-    if workers:
-        data["workers"] = workers
+    _env_data(data, root, name, notes)
     return data, notes
 
 
 def import_folder(folder: Path, name: str | None = None):
-    """(Session, notes) from a DRfC folder; InvalidInput if the result breaks a rule."""
+    """(Session, notes) from a DRfC folder; InvalidInput if DRfC or simapp would refuse it or
+    the session breaks a rule. The notes are kept in session.imported.notes too."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise InvalidInput([Problem("", f"{folder}: not a folder")])
+        raise _refuse(f"{folder}: not a folder")
     try:
         data, notes = _session_data(folder, name)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidInput([Problem("", f"{folder}: unexpected DRfC file content: {exc}")]) from None
+    except UnicodeDecodeError as exc:
+        raise _refuse(f"{folder}: a file is not UTF-8 text ({exc.reason})") from None
     session, problems = problems_in(data)
-    if session is None or problems:
-        raise InvalidInput(problems)
+    if session is None or errors(problems):
+        raise InvalidInput(errors(problems) or problems)
+    notes += changes(session)
+    notes += [f"warning: {p.path}: {p.message}" for p in problems if not p.is_error]
+    notes = list(dict.fromkeys(notes))  # a key read for several workers is named once
+    session.imported.notes = notes
     return session, notes
+
+
+# -- what generate changes ----------------------------------------------------------------------
+def _show(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def changes(session) -> list[str]:
+    """"file KEY: old -> new" for every value the generated files give differently from the
+    imported ones, read back as DRfC and simapp read them."""
+    from drtui.files import render
+
+    imported, out = session.imported, []
+    before: dict[str, tuple[str, str | None]] = {}
+    exported: dict[str, str] = {}
+    for file, table in (("system.env", imported.system_env), ("run.env", imported.run_env)):
+        for key, value in envfile.evaluate(list(table.items()), exported).items():
+            before[key] = (file, value)
+    after = render.exported_env(render.system_env_values(session))
+    after = render.exported_env(render.run_env_values(session), after)
+    for key, (file, old) in before.items():
+        if old is not None and after.get(key) != old:
+            out.append(f"{file} {key}: {_show(old)} -> "
+                       f"{_show(after[key]) if key in after else 'not set'}")
+    for worker, table in imported.worker_env.items():
+        written = {k: envfile.format_value(v)
+                   for k, v in render.worker_env_values(session, int(worker)).items()}
+        for key, old in table.items():
+            if written.get(key) != old:
+                out.append(f"worker-{worker}.env {key}: {_show(old)} -> "
+                           f"{_show(written[key]) if key in written else 'not set'}")
+    for file, original, text in (
+            ("model_metadata.json", imported.model_metadata, render.model_metadata_json(session)),
+            ("hyperparameters.json", imported.hyperparameters,
+             render.hyperparameters_json(session))):
+        if not original:
+            continue
+        old, new = json.loads(original), json.loads(text)
+        for key in old:
+            if old[key] != new.get(key, ...):
+                out.append(f"{file} {key}: {_show(old[key])} -> "
+                           f"{_show(new[key]) if key in new else 'not set'}")
+    return out

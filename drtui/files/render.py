@@ -15,8 +15,7 @@ from typing import Any
 from drtui.errors import InvalidInput
 from drtui.files import envfile
 from drtui.session.model import Race, Session, Track
-from drtui.problem import errors
-from drtui.session.validate import Problem, session_problems
+from drtui.problem import Problem
 
 CUSTOM_FILES = ("hyperparameters.json", "model_metadata.json", "reward_function.py")
 SIMAPP_SOURCE = "awsdeepracercommunity/deepracer-simapp"
@@ -46,15 +45,54 @@ def relative_path(name: str) -> str:
     return f"custom_files/{name}" if name in CUSTOM_FILES else name
 
 
-def hyperparameters_json(session: Session) -> str:
-    hp = session.effective_hyperparameters()
+def _typed(key: str, value: Any) -> Any:
+    """A hyperparameter as its spec types it; a float-typed key given as a whole number
+    stays a whole number (DRfC's file writes 0 and 1, simapp float()s them)."""
     from drtui.catalog.algorithms import HYPERPARAMETERS
 
-    typed = {k: HYPERPARAMETERS[k].type(v) for k, v in hp.items()}  # 64.0 never becomes "64.0"
-    return _render("hyperparameters.json.j2", hyperparameters=typed)
+    spec = HYPERPARAMETERS[key].type
+    if spec is float and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return spec(value)
 
 
-def model_metadata_json(session: Session) -> str:
+def same_hyperparameter(key: str, original: Any, value: Any) -> bool:
+    """Whether an imported file's value means the session's (as drtui's importer read it)."""
+    from drtui.catalog.algorithms import HYPERPARAMETERS
+
+    try:
+        spec = HYPERPARAMETERS[key].type
+        read = spec(original.lower() if isinstance(original, str) and spec is str else original)
+    except (TypeError, ValueError):
+        return False
+    return read == value
+
+
+def hyperparameters_json(session: Session) -> str:
+    hp = session.effective_hyperparameters()
+    original = session.imported.hyperparameters
+    if not original:
+        typed = {k: _typed(k, v) for k, v in hp.items()}  # 64.0 never becomes "64.0"
+        return _render("hyperparameters.json.j2", hyperparameters=typed)
+    # imported: the file as it was, but for the values the session changed; a key the file
+    # left out stays out (simapp's own default applies) unless the session sets it
+    data = json.loads(original)
+    changed = False
+    for key, value in hp.items():
+        if key in data:
+            if not same_hyperparameter(key, data[key], value):
+                data[key], changed = _typed(key, value), True
+        elif getattr(session.hyperparameters, key) is not None:
+            data[key], changed = _typed(key, value), True
+    return json.dumps(data, indent=2) + "\n" if changed else original
+
+
+def _metadata_values(session: Session) -> dict[str, Any]:
+    """The modelled keys of model_metadata.json, as drtui writes them for a new session."""
+    return json.loads(_new_model_metadata_json(session))
+
+
+def _new_model_metadata_json(session: Session) -> str:
     space = session.action_space
     ctx: dict[str, Any] = dict(
         action_space_type=space.type,
@@ -70,7 +108,68 @@ def model_metadata_json(session: Session) -> str:
         ctx["actions"] = space.discrete_actions()
     else:
         ctx["steering"], ctx["speed"] = space.steering_angle, space.speed
-    return _render("model_metadata.json.j2", **ctx)
+    text = _render("model_metadata.json.j2", **ctx)
+    if session.metadata_version == "":  # a 2019 file: no version key at all
+        data = json.loads(text)
+        del data["version"]
+        text = json.dumps(data, indent=2) + "\n"
+    return text
+
+
+def _same_metadata(key: str, original: dict[str, Any], session: Session) -> bool:
+    """Whether the imported file's key means what the session holds, read as simapp reads it."""
+    from drtui.files import metadata
+
+    space = session.action_space
+    try:
+        if key == "action_space":
+            read = metadata.actions(original)
+            if space.type == "continuous":
+                return read == {"steering_angle": (space.steering_angle.low,
+                                                   space.steering_angle.high),
+                                "speed": (space.speed.low, space.speed.high)}
+            return read == [(a.steering_angle, a.speed) for a in space.discrete_actions()]
+        if key == "action_space_type":
+            return metadata.space_type(original) == space.type
+        if key == "sensor":
+            return metadata.sensors(original) == list(session.car.sensors)
+        if key == "neural_network":
+            return metadata.network(original) == session.network.architecture
+        if key == "training_algorithm":
+            return metadata.algorithm(original) == session.training.algorithm
+        if key == "lidar_config":
+            config = session.car.lidar_config
+            return metadata.lidar_config(original) == (config.model_dump() if config else None)
+        if key == "version":
+            if "version" not in original or session.metadata_version == "":
+                return ("version" in original) == (session.metadata_version != "")
+            return float(original["version"]) == float(session.metadata_version)
+    except (KeyError, TypeError, ValueError):
+        return False
+    return True  # a key drtui does not model
+
+
+METADATA_KEYS = ("action_space", "sensor", "neural_network", "training_algorithm",
+                 "action_space_type", "lidar_config", "version")
+
+
+def model_metadata_json(session: Session) -> str:
+    original = session.imported.model_metadata
+    if not original:
+        return _new_model_metadata_json(session)
+    # imported: the file as it was (its own numbers, `index` entries and keys drtui does not
+    # model such as preprocess_type), but for what the session changed
+    data, ours = json.loads(original), _metadata_values(session)
+    changed = False
+    for key in METADATA_KEYS:
+        if key in data or key in ours:
+            if not _same_metadata(key, data, session):
+                if key in ours:
+                    data[key] = ours[key]
+                else:
+                    data.pop(key, None)
+                changed = True
+    return json.dumps(data, indent=2) + "\n" if changed else original
 
 
 def reward_function_py(session: Session, base_dir: Path | None = None) -> str:
@@ -125,8 +224,8 @@ def model_prefix(session: Session) -> str:
     return session.backend.drfc.model_prefix or session.model.name
 
 
-def run_env_values(session: Session) -> dict[str, Any]:
-    s, t, ev = session, session.training, session.evaluation
+def _run_env(session: Session) -> dict[str, Any]:
+    s, t, ev, d = session, session.training, session.evaluation, session.backend.drfc
     prefix = model_prefix(s)
     env: dict[str, Any] = {
         "DR_RUN_ID": s.backend.drfc.run_id,
@@ -166,11 +265,17 @@ def run_env_values(session: Session) -> dict[str, Any]:
     }
     if t.max_steps_per_iteration is not None:
         env["DR_TRAIN_MAX_STEPS_PER_ITERATION"] = t.max_steps_per_iteration
+    if d.on_the_spot is not None:
+        spot = d.on_the_spot
+        env.update({"DR_REGULAR_UPLOAD": spot.regular_upload_minutes,
+                    "DR_REGULAR_PHYSICAL_MODEL_UPLOAD": spot.regular_physical_model_upload_minutes,
+                    "DR_CONTINUE_ON_SPOT_INTERRUPTION": spot.continue_on_spot_interruption,
+                    "DR_IMPORT_MODEL_ON_COMPLETION": spot.import_model_on_completion})
     env.update({
         "DR_LOCAL_S3_MODEL_PREFIX": prefix,
-        "DR_LOCAL_S3_PRETRAINED": False,
-        "DR_LOCAL_S3_PRETRAINED_PREFIX": "rl-sagemaker-pretrained",
-        "DR_LOCAL_S3_PRETRAINED_CHECKPOINT": "last",
+        "DR_LOCAL_S3_PRETRAINED": d.pretrained,
+        "DR_LOCAL_S3_PRETRAINED_PREFIX": d.pretrained_prefix,
+        "DR_LOCAL_S3_PRETRAINED_CHECKPOINT": d.pretrained_checkpoint,
         "DR_LOCAL_S3_CUSTOM_FILES_PREFIX": "custom_files",
         "DR_LOCAL_S3_TRAINING_PARAMS_FILE": "training_params.yaml",
         "DR_LOCAL_S3_EVAL_PARAMS_FILE": "evaluation_params.yaml",
@@ -185,9 +290,11 @@ def run_env_values(session: Session) -> dict[str, Any]:
     return env
 
 
-def system_env_values(session: Session) -> dict[str, Any]:
+def _system_env(session: Session) -> dict[str, Any]:
     d = session.backend.drfc
-    return {
+    images = {"DR_SIMAPP_VERSION": d.simapp_version, "DR_SAGEMAKER_IMAGE": d.sagemaker_image,
+              "DR_ROBOMAKER_IMAGE": d.robomaker_image, "DR_COACH_IMAGE": d.coach_image}
+    env = {
         "DR_CLOUD": d.cloud,
         "DR_AWS_APP_REGION": d.region,
         "DR_UPLOAD_S3_PROFILE": d.upload_s3_profile,
@@ -201,7 +308,7 @@ def system_env_values(session: Session) -> dict[str, Any]:
         "DR_CAMERA_KVS_ENABLE": True,
         "DR_ENABLE_EXTRA_KVS_OVERLAY": False,
         "DR_SIMAPP_SOURCE": SIMAPP_SOURCE,
-        "DR_SIMAPP_VERSION": d.simapp_version,
+        **{k: v for k, v in images.items() if v},  # "": that generation's key is not used
         "DR_MINIO_IMAGE": "latest",
         "DR_ANALYSIS_IMAGE": "cpu",
         "DR_WORKERS": session.training.workers,
@@ -213,11 +320,11 @@ def system_env_values(session: Session) -> dict[str, Any]:
         "DR_WEBVIEWER_PORT": 8100,
         "DR_QUIET_ACTIVATE": False,
     }
+    return env
 
 
-def worker_env_values(session: Session, worker: int) -> dict[str, Any]:
-    """worker-N.env: worker 1's track and race settings, with this worker's overrides."""
-    o = session.worker_override(worker)
+def _worker_env(session: Session, worker: int | None) -> dict[str, Any]:
+    o = session.worker_override(worker) if worker is not None else None
     t = session.training
     track = (o.track if o and o.track else None) or session.track
     race = (o.race if o and o.race else None) or session.race
@@ -242,12 +349,111 @@ def worker_env_values(session: Session, worker: int) -> dict[str, Any]:
     return env
 
 
+# Keys drtui writes with values of its own, not from a session setting (derived names and
+# prefixes, DRfC's switches drtui leaves at their defaults). A new session gets drtui's
+# values; an imported one keeps its text for them, and does not gain those it lacked.
+_RUN_FIXED = frozenset({
+    "DR_DISPLAY_NAME", "DR_RACER_NAME", "DR_COLLISION_PENALTY", "DR_EVAL_OPP_DISPLAY_NAME",
+    "DR_EVAL_OPP_RACER_NAME", "DR_LOCAL_S3_CUSTOM_FILES_PREFIX",
+    "DR_LOCAL_S3_TRAINING_PARAMS_FILE", "DR_LOCAL_S3_EVAL_PARAMS_FILE",
+    "DR_LOCAL_S3_MODEL_METADATA_KEY", "DR_LOCAL_S3_HYPERPARAMETERS_KEY",
+    "DR_LOCAL_S3_REWARD_KEY", "DR_LOCAL_S3_METRICS_PREFIX", "DR_UPLOAD_S3_PREFIX"})
+_SYSTEM_FIXED = frozenset({
+    "DR_GUI_ENABLE", "DR_KINESIS_STREAM_NAME", "DR_CAMERA_MAIN_ENABLE", "DR_CAMERA_SUB_ENABLE",
+    "DR_CAMERA_KVS_ENABLE", "DR_ENABLE_EXTRA_KVS_OVERLAY", "DR_SIMAPP_SOURCE", "DR_MINIO_IMAGE",
+    "DR_ANALYSIS_IMAGE", "DR_ROBOMAKER_MOUNT_LOGS", "DR_CLOUD_WATCH_ENABLE",
+    "DR_CLOUD_WATCH_LOG_STREAM_PREFIX", "DR_HOST_X", "DR_WEBVIEWER_PORT", "DR_QUIET_ACTIVATE"})
+
+
+def same_env_value(key: str, text: str | None, value: Any) -> bool:
+    """Whether an env value as DRfC reads it (None: drtui cannot evaluate it) means the
+    session's value, read the way drtui's importer reads that key."""
+    from drtui.files.importer import reader
+
+    if text is None or isinstance(value, envfile.Verbatim):
+        return True
+    read = reader(key)
+    try:
+        if read is not None and not isinstance(value, str):
+            return read(text) == value
+        if isinstance(value, bool):
+            return envfile.read_bool(text) == value
+        if isinstance(value, (int, float)):
+            return float(text) == float(value)
+    except ValueError:
+        return False
+    return text in (value, value.strip('"'))  # object positions are written quoted
+
+
+def _keep_imported(original: dict[str, str], values: dict[str, Any], fixed: frozenset[str],
+                   reference: dict[str, Any], env: dict[str, str] | None) -> dict[str, Any]:
+    """An imported env file with the session's values: its own keys in its own order, each
+    as written unless drtui models it and the session's value differs from what the text
+    evaluates to (env: what activate.sh has exported so far; None for a worker file, which
+    prepare-config reads literally); then the keys it lacked whose session value differs
+    from reference (drtui's value for a session that changed nothing)."""
+    out: dict[str, Any] = {}
+    for key, text in original.items():
+        read = text if env is None else envfile.expand(text, env)
+        keep = key not in values or key in fixed or same_env_value(key, read, values[key])
+        out[key] = envfile.Verbatim(text) if keep else values[key]
+        if env is not None:
+            envfile.evaluate([(key, envfile.format_value(out[key]))], env)
+    for key, value in values.items():
+        if key not in original and key not in fixed and \
+                envfile.format_value(value) != envfile.format_value(reference.get(key, "")):
+            out[key] = value
+            if env is not None:
+                envfile.evaluate([(key, envfile.format_value(value))], env)
+    return out
+
+
+def _unchanged(session: Session) -> Session:
+    """A session with drtui's defaults where an import sets nothing (the reference for keys
+    an imported file did not have)."""
+    return Session(model=session.model, training={"workers": session.training.workers})
+
+
+def exported_env(values: dict[str, Any], env: dict[str, str] | None = None) -> dict[str, str]:
+    """What activate.sh exports from an env file with these values, after env."""
+    env = dict(env or {})
+    envfile.evaluate([(k, envfile.format_value(v)) for k, v in values.items()], env)
+    return env
+
+
+def system_env_values(session: Session) -> dict[str, Any]:
+    values = _system_env(session)
+    if not session.imported.system_env:
+        return values
+    return _keep_imported(session.imported.system_env, values, _SYSTEM_FIXED,
+                          _system_env(_unchanged(session)), {})
+
+
+def run_env_values(session: Session) -> dict[str, Any]:
+    values = _run_env(session)
+    if not session.imported.run_env:
+        return values
+    return _keep_imported(session.imported.run_env, values, _RUN_FIXED,
+                          _run_env(_unchanged(session)),
+                          exported_env(system_env_values(session)))
+
+
+def worker_env_values(session: Session, worker: int) -> dict[str, Any]:
+    """worker-N.env: worker 1's track and race settings, with this worker's overrides."""
+    values = _worker_env(session, worker)
+    original = session.imported.worker_env.get(str(worker))
+    if original is None:
+        return values
+    return _keep_imported(original, values, frozenset(), _worker_env(session, None), None)
+
+
 def render(session: Session, base_dir: Path | None = None, *, check: bool = True) -> dict[str, str]:
-    """The file set, name -> text, in a stable order. Refuses an invalid session."""
-    if check:
-        problems = errors(session_problems(session))
-        if problems:
-            raise InvalidInput(problems)
+    """The file set, name -> text, in a stable order. Refuses a session with an error
+    (`check=False` when the caller has just checked it)."""
+    if check:  # the one check of a session, its reward run on sample params included
+        from drtui.session.check import require
+
+        require(session, base_dir)
     name = session.model.name
     files = {
         "hyperparameters.json": hyperparameters_json(session),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -50,24 +50,20 @@ def _backend(run: Run) -> tuple[Provider, Runner]:
     return backend_for(run.state["provider"], run.state["runner"])
 
 
-def create_run(workspace: Path, session_path: Path) -> Run:
-    """Validate the session, render its files and make the run folder."""
+def create_run(workspace: Path, session_path: Path, *,
+               warn: Callable[[list], None] | None = None) -> Run:
+    """Check the session, render its files and make the run folder; `warn` is given the
+    check's warnings, if any."""
     from drtui.files import render
-    from drtui.session import store as sessions
+    from drtui.session import check
 
-    session = sessions.load(session_path)
-    files = render.render(session, base_dir=Path(session_path).parent)
-    _, runner = backend_for(session.backend.provider, session.backend.runner)
-    problems = runner.session_problems(session)  # refused before a run folder is made
-    from drtui.catalog.tracks import session_route_problems
-    from drtui.problem import errors
-
-    # the route file the run folder will copy
-    problems += errors(session_route_problems(session, Path(session_path).parent))
-    if problems:
-        from drtui.errors import InvalidInput
-
-        raise InvalidInput(problems)
+    # the one check (the runner's own rules and the reward run included), before a run
+    # folder is made
+    session, warnings = check.load(session_path)
+    if warn is not None and warnings:
+        warn(warnings)
+    files = render.render(session, base_dir=Path(session_path).parent, check=False)
+    backend_for(session.backend.provider, session.backend.runner)  # refuses an unlaunchable one
     return store.create(workspace, session, files, provider=session.backend.provider,
                         runner=session.backend.runner, base_dir=Path(session_path).parent)
 

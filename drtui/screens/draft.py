@@ -2,7 +2,7 @@
 
 Pure Python (no Textual), so the rules stay testable without a terminal. Values the user
 typed but that do not parse stay in the draft as they were typed; validation (the core's
-problems_in) then names the exact key path, and the step shows it beside the field.
+validate.parse) then names the exact key path, and the step shows it beside the field.
 """
 
 from __future__ import annotations
@@ -34,6 +34,14 @@ def default(path: str) -> Any:
     return copy.deepcopy(node)
 
 
+def _canonical(data: dict[str, Any]) -> str:
+    """The draft's values, order aside: 1 and 1.0 differ (the file would), a key removed
+    and set again does not."""
+    import json
+
+    return json.dumps(data, sort_keys=True, default=repr)
+
+
 @dataclass
 class Draft:
     data: dict[str, Any]
@@ -41,7 +49,11 @@ class Draft:
     output_dir: Path | None = None  # None: a folder named after the model beside the session
     version: int = 0  # bumped by every edit; caches key on it
     saved_version: int | None = None
-    _cache: tuple[int, Any, list] | None = field(default=None, repr=False)
+    _cache: tuple[Any, Any, list] | None = field(default=None, repr=False)
+    _parsed: tuple[int, Any] | None = field(default=None, repr=False)
+    _saved_data: str | None = field(default=None, repr=False)  # _canonical(data) when saved
+    # (reward_key, session.check.RewardReport) of the last reward run on sample params
+    reward_result: tuple[Any, Any] | None = field(default=None, repr=False)
 
     @classmethod
     def from_session(cls, session, session_path: Path, *, saved: bool = False) -> Draft:
@@ -49,7 +61,7 @@ class Draft:
 
         draft = cls(to_data(session), Path(session_path))
         if saved:
-            draft.saved_version = draft.version
+            draft.mark_saved()
         return draft
 
     # --- access by dotted key path ------------------------------------------------------
@@ -96,38 +108,82 @@ class Draft:
 
     # --- validation and derived values ----------------------------------------------------
 
-    def check(self):
-        """(Session | None, problems) of the draft as it stands, cached per edit."""
-        if self._cache is None or self._cache[0] != self.version:
-            from drtui.session.validate import problems_in
+    def parsed(self):
+        """The core's parse of the draft as it stands (validate.Parsed), cached per edit."""
+        if self._parsed is None or self._parsed[0] != self.version:
+            from drtui.session.validate import parse
 
-            session, problems = problems_in(copy.deepcopy(self.data))
-            problems = problems + self._reward_syntax()
-            self._cache = (self.version, session, problems)
+            self._parsed = (self.version, parse(copy.deepcopy(self.data)))
+        return self._parsed[1]
+
+    def check(self):
+        """(Session | None, problems) of the draft as it stands: the core's rules, the
+        reward's compiler and, once the app's worker has run it on sample params of the
+        draft's track (session.check, as `drtui validate` does), its run-time result."""
+        result = self.reward_result
+        if self._cache is None or self._cache[0] != (self.version, id(result)):
+            parsed = self.parsed()
+            problems = parsed.problems + self._reward_syntax()
+            if result is not None and result[0] == self.reward_key():
+                problems += [p for p in result[1].problems if p not in problems]
+            self._cache = ((self.version, id(result)), parsed.session, problems)
         return self._cache[1], self._cache[2]
 
     def problems(self) -> list:
         return self.check()[1]
 
+    def errors(self) -> list:
+        return [p for p in self.problems() if p.is_error]
+
     def session(self):
         return self.check()[0]
 
+    def reward_key(self) -> tuple | None:
+        """What a reward run depends on (its source, the file's stamp, track and race), or
+        None while the reward cannot run (those keys broken, or the code does not compile)."""
+        parsed = self.parsed()
+        subject = parsed.session or parsed.stand_in
+        if subject is None or parsed.is_broken("reward", "track", "race") or \
+                self._reward_syntax():
+            return None
+        stamp = None
+        if subject.reward.file is not None:
+            from drtui.session.check import reward_file_path
+
+            try:
+                st = reward_file_path(subject.reward.file, self.session_path.parent).stat()
+                stamp = (st.st_mtime_ns, st.st_size)
+            except OSError:
+                stamp = "missing"
+        return (subject.reward.model_dump_json(), stamp, subject.track.model_dump_json(),
+                subject.race.model_dump_json())
+
+    def pending_reward_check(self):
+        """(key, session, base_dir) of a reward run the draft still needs, else None."""
+        key = self.reward_key()
+        if key is None or (self.reward_result is not None and self.reward_result[0] == key):
+            return None
+        parsed = self.parsed()
+        return key, parsed.session or parsed.stand_in, self.session_path.parent
+
+    def reward_summary(self) -> str | None:
+        """The current reward run's one-line summary ("ran on 32 sample positions ..."), or
+        None while none matches the draft."""
+        result = self.reward_result
+        if result is None or result[0] != self.reward_key():
+            return None
+        return result[1].summary
+
     def _reward_syntax(self) -> list:
         """A reward that does not compile never reaches a file: compiling is cheap enough to
-        do on every edit (running it against samples is the reward step's worker's job)."""
+        do on every edit (running it on sample params is the app's worker's job)."""
         code = self.get("reward.code", fallback=None)
         if not isinstance(code, str):
             return []
-        from drtui.session.validate import Problem
+        from drtui.session.check import compile_problem
 
-        try:
-            compile(code, "<reward_function.py>", "exec")
-        except SyntaxError as exc:
-            where = f"line {exc.lineno}: " if exc.lineno else ""
-            return [Problem("reward.code", f"{where}SyntaxError: {exc.msg}")]
-        except ValueError as exc:
-            return [Problem("reward.code", f"cannot compile: {exc}")]
-        return []
+        problem = compile_problem(code)
+        return [problem] if problem else []
 
     @property
     def model_name(self) -> str:
@@ -136,10 +192,15 @@ class Draft:
 
     @property
     def dirty(self) -> bool:
-        return self.saved_version != self.version
+        """Whether the draft differs from the file it was saved to: a value changed and
+        changed back is not an unsaved change."""
+        if self.saved_version is None:
+            return True
+        return self.saved_version != self.version and _canonical(self.data) != self._saved_data
 
     def mark_saved(self) -> None:
         self.saved_version = self.version
+        self._saved_data = _canonical(self.data)
 
     def default_output_dir(self) -> Path:
         return self.session_path.parent / (self.model_name or "model")

@@ -7,7 +7,7 @@ from pathlib import Path
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
@@ -21,6 +21,8 @@ class ImportDialog(ModalScreen):
     def __init__(self, workspace: Path) -> None:
         super().__init__()
         self.workspace = workspace
+        self._imported = None  # the Draft, held while its notes are shown
+
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="import-dialog") as box:
@@ -30,13 +32,27 @@ class ImportDialog(ModalScreen):
             yield Label("Model name (empty: the folder's name)")
             yield Input(placeholder="", id="import-name", compact=True)
             yield Static("", id="import-problem", classes="dialog-problem", markup=False)
+            with VerticalScroll(id="import-notes-box", classes="import-notes") as notes:
+                notes.display = False
+                yield Static("", id="import-notes", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Import", id="do-import", variant="primary", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
 
+    @on(Input.Changed)
+    def _edited(self) -> None:
+        """Another folder or name: import again rather than open what was shown."""
+        if self._imported is not None:
+            self._imported = None
+            self.query_one("#import-notes-box").display = False
+            self.query_one("#do-import", Button).label = "Import"
+
     @on(Input.Submitted)
     @on(Button.Pressed, "#do-import")
     def do_import(self) -> None:
+        if self._imported is not None:  # the notes were read: open the session
+            self.dismiss(self._imported)
+            return
         from drtui.errors import InvalidInput
         from drtui.files.importer import import_folder
         from drtui.screens.draft import Draft
@@ -55,12 +71,24 @@ class ImportDialog(ModalScreen):
         except OSError as exc:
             problem.update(f"✗ {exc}")
             return
+        problem.update("")
         path = self.workspace / f"{session.model.name}.toml"
-        for note in notes:
-            self.app.notify(note, title="Import note", timeout=8)
         if path.exists():
             self.app.notify(f"{path.name} exists: ctrl+s will overwrite it", severity="warning")
-        self.dismiss(Draft.from_session(session, path))
+        draft = Draft.from_session(session, path)
+        if not notes:
+            self.dismiss(draft)
+            return
+        # what drtui changed or could not read, before the racer trains it (also kept in
+        # the session's [imported] notes)
+        self._imported = draft
+        self.query_one("#import-notes", Static).update(
+            f"Imported with {len(notes)} note{'s' if len(notes) > 1 else ''}:\n"
+            + "\n".join(f"• {n}" for n in notes))
+        self.query_one("#import-notes-box").display = True
+        button = self.query_one("#do-import", Button)
+        button.label = "Continue"
+        button.focus()
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -118,19 +118,21 @@ class ReviewStep(WizardStep):
 
     def _summary(self) -> None:
         problems = self.draft.problems()
+        bad = [p for p in problems if p.is_error]
         summary = self.query_one("#review-summary", Static)
-        if not problems:
-            summary.update(f"✓ no problems: ready to save and write. "
-                           f"{'Unsaved changes.' if self.draft.dirty else 'Saved.'}")
+        if not bad:
+            lines = [f"✓ no problems: ready to save and write. "
+                     f"{'Unsaved changes.' if self.draft.dirty else 'Saved.'}"]
         else:
-            lines = [f"✗ {len(problems)} problem{'s' * (len(problems) != 1)}: nothing is "
+            lines = [f"✗ {len(bad)} problem{'s' * (len(bad) != 1)}: nothing is "
                      "saved or written until they are fixed"]
-            for problem in problems:
-                step = step_of(problem.path)
-                lines.append(f"  {step + 1} {STEPS[step].short}: {problem}")
-            summary.update("\n".join(lines))
-        summary.set_class(bool(problems), "-error")
-        summary.set_class(not problems, "-ok")
+        for problem in sorted(problems, key=lambda p: not p.is_error):
+            step = step_of(problem.path)
+            lines.append(f"  {'✗' if problem.is_error else '!'} {step + 1} "
+                         f"{STEPS[step].short}: {problem}")
+        summary.update("\n".join(lines))
+        summary.set_class(bool(bad), "-error")
+        summary.set_class(not bad, "-ok")
 
     def show_problems(self) -> None:
         super().show_problems()

@@ -1,16 +1,15 @@
 """Step 6: the reward function. Pick a template and set its parameters, or write the code in a
-highlighted editor; the code is compiled at once and, 0.3 s after the last keystroke, run in a
-worker thread against reward params sampled on the chosen track (reward.check)."""
+highlighted editor; the code is compiled at once and, once edits pause, run by the app's worker
+on reward params sampled on the chosen track and race (session.check, as `drtui validate`
+does). Its failures show beside the editor like any other problem."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.timer import Timer
 from textual.widgets import Input, Label, RadioSet, Select, Static, TextArea
 
 from drtui.screens.draft import REMOVE
@@ -19,39 +18,6 @@ from drtui.widgets.code_area import CodeArea
 from drtui.widgets.field_problem import FieldProblem
 from drtui.widgets.form_field import FormField, FormScroll
 from drtui.widgets.toggles import Radio
-
-CHECK_DELAY_S = 0.3
-SAMPLES = 32
-
-
-def race_objects(race_type: str, obstacles: object, bot_cars: object) -> tuple[int, bool]:
-    """(objects, bots) to sample for a race: a reward that reads objects_location must see
-    the boxes or bot cars it will meet in training."""
-    count, bots = {"OBJECT_AVOIDANCE": (obstacles, False),
-                   "HEAD_TO_BOT": (bot_cars, True)}.get(race_type, (0, False))
-    return (count if isinstance(count, int) and 0 <= count <= 12 else 0), bots
-
-
-def session_samples(session) -> tuple[str, list[dict]]:
-    """The params samples a saved session's reward is checked against before a write."""
-    race = session.race
-    objects, bots = race_objects(race.type, race.object_avoidance.number_of_obstacles,
-                                 race.head_to_bot.number_of_bot_cars)
-    return samples(session.track.world, objects, bots)
-
-
-@lru_cache(maxsize=8)
-def samples(world: str, objects: int, bots: bool) -> tuple[str, list[dict]]:
-    """(world used, params samples); tracks without waypoints fall back to the default."""
-    from drtui.reward.check import DEFAULT_WORLD
-    from drtui.reward.params import sample_params
-
-    try:
-        return world, sample_params(world, n=SAMPLES, objects=objects, bots=bots)
-    except FileNotFoundError:
-        return DEFAULT_WORLD, sample_params(DEFAULT_WORLD, n=SAMPLES, objects=objects,
-                                            bots=bots)
-
 
 class RewardStep(WizardStep):
     INDEX = 5
@@ -65,7 +31,6 @@ class RewardStep(WizardStep):
 
     def __init__(self) -> None:
         super().__init__()
-        self._timer: Timer | None = None
         self._last_template: dict[str, Any] = {}
 
     def _source(self) -> str:
@@ -115,23 +80,20 @@ class RewardStep(WizardStep):
         code = self.draft.get("reward.code", fallback=None)
         return code if isinstance(code, str) else ""
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self.query_one("#reward-editor").border_title = "reward_function.py"
         self._show_source(self._source())
-        self._build_params()
+        await self._build_params()
 
     # --- source ---------------------------------------------------------------------------
 
     def _show_source(self, source: str) -> None:
         for kind in ("template", "code", "file"):
             self.query_one(f"#reward-{kind}-box").set_class(kind == source, "-shown")
-        if source == "code":
-            self._check_now()
-        elif source == "file":
-            self._check_now()
+        self._show_verdict()
 
     @on(RadioSet.Changed, "#reward-source")
-    def _source_changed(self, event: RadioSet.Changed) -> None:
+    async def _source_changed(self, event: RadioSet.Changed) -> None:
         new, old = event.pressed.name, self._source()
         if new == old:
             return
@@ -151,7 +113,7 @@ class RewardStep(WizardStep):
             self.draft.replace("reward", {"file": path})
         else:
             self.draft.replace("reward", self._last_template or {"template": "centerline"})
-            self._build_params()
+            await self._build_params()
         self.show_problems()
         self._show_source(new)
 
@@ -167,20 +129,20 @@ class RewardStep(WizardStep):
     # --- template -------------------------------------------------------------------------
 
     @on(Select.Changed, "#reward-template")
-    def _template_changed(self, event: Select.Changed) -> None:
+    async def _template_changed(self, event: Select.Changed) -> None:
         if event.value is Select.NULL or event.value == self.draft.get("reward.template",
                                                                       fallback=None):
             return
         self.draft.replace("reward", {"template": event.value})
-        self._build_params()
+        await self._build_params()
         self.show_problems()
 
-    def _build_params(self) -> None:
+    async def _build_params(self) -> None:
         from drtui.reward.templates import TEMPLATES
 
         name = self.draft.get("reward.template", fallback=None)
         box = self.query_one("#reward-params", Vertical)
-        box.remove_children()
+        await box.remove_children()  # awaited: the new fields reuse the old fields' ids
         template = TEMPLATES.get(name)
         self.query_one("#template-description", Static).update(
             template.description if template else "")
@@ -192,7 +154,7 @@ class RewardStep(WizardStep):
                 fields.append(FormField(f"reward.params.{key}", key, params.get(key, spec.default),
                                         kind=spec.type, hint=hint, help=spec.help,
                                         optional=True, placeholder=str(spec.default)))
-            box.mount_all(fields)
+            await box.mount_all(fields)
         self._show_preview()
         self.call_after_refresh(self.show_problems)
 
@@ -217,69 +179,37 @@ class RewardStep(WizardStep):
 
     @on(TextArea.Changed, "#reward-editor")
     def _code_changed(self, event: TextArea.Changed) -> None:
-        if self._source() != "code":
-            return
-        self.edit("reward.code", event.text_area.text)
-        if self._timer is not None:
-            self._timer.stop()
-        self._timer = self.set_timer(CHECK_DELAY_S, self._check_now)
+        if self._source() == "code":
+            self.edit("reward.code", event.text_area.text)
 
     @on(Input.Changed, "#reward-file")
     def _file_changed(self, event: Input.Changed) -> None:
         if self._source() == "file":
             self.edit("reward.file", event.value.strip() or "reward_function.py")
-            if self._timer is not None:
-                self._timer.stop()
-            self._timer = self.set_timer(CHECK_DELAY_S, self._check_now)
 
-    def _check_now(self) -> None:
+    # --- the run on sample params -----------------------------------------------------------
+
+    def show_problems(self) -> None:
+        super().show_problems()
+        self._show_verdict()
+
+    def reward_checked(self) -> None:
+        """Hook: the app's reward run came back (show_problems follows)."""
+        self._show_verdict()
+
+    def _show_verdict(self) -> None:
+        """Under the editor or the file field: the run's summary, or "checking" while one is
+        due. Failures are problems, shown by the field above like any other."""
         source = self._source()
-        if source == "code":
-            code = self._code_text()
-        elif source == "file":
-            path = self.draft.session_path.parent / str(self.draft.get("reward.file"))
-            try:
-                code = path.expanduser().read_text(encoding="utf-8")
-            except OSError as exc:
-                self._show_check(None, f"✗ cannot read {path.name}: {exc.strerror}", "file")
-                return
-        else:
+        if source == "template":
             return
-        d = self.draft
-        objects, bots = race_objects(d.get("race.type"),
-                                     d.get("race.object_avoidance.number_of_obstacles"),
-                                     d.get("race.head_to_bot.number_of_bot_cars"))
-        self.query_one("#reward-check", Static).update("… checking")
-        self._run_check(code, str(self.draft.get("track.world")), objects, bots, source)
-
-    @work(thread=True, exclusive=True, group="reward-check", exit_on_error=False,
-          description="Running the reward function on sample params.")
-    def _run_check(self, code: str, world: str, objects: int, bots: bool, source: str) -> None:
-        from drtui.reward.check import check_reward_code
-
-        try:
-            used, params = samples(world, objects, bots)
-        except Exception as exc:  # noqa: BLE001 - an unknown world is the track step's problem
-            self.app.call_from_thread(self._show_check, code, f"! cannot sample {world}: {exc}",
-                                      source)
-            return
-        result = check_reward_code(code, samples=params, world=used)
-        if result.ok:
-            low, high = min(result.rewards), max(result.rewards)
-            text = (f"✓ ran on {result.calls} sample positions of {used}: "
-                    f"reward {low:.4g} .. {high:.4g}")
-        elif result.error and result.error.startswith("SyntaxError") and source == "code":
-            text = ""  # the field already shows the compiler's message, with its line
-        else:
-            where = f"line {result.line}: " if result.line else ""
-            text = f"✗ {where}{result.error}"
-        self.app.call_from_thread(self._show_check, code, text, source)
-
-    def _show_check(self, code: str | None, text: str, source: str) -> None:
-        if source != self._source() or (source == "code" and code != self._code_text()):
-            return  # a newer edit is being checked
+        draft = self.draft
+        summary = draft.reward_summary()
+        failed = any(p.is_error and p.path.startswith("reward") for p in draft.problems())
+        text = ("" if failed else f"✓ {summary}" if summary else
+                "… checking" if draft.pending_reward_check() else "")
         widget = self.query_one("#reward-check" if source == "code" else "#reward-file-check",
                                 Static)
-        widget.update(text)
+        if str(widget.render()) != text:
+            widget.update(text)
         widget.set_class(text.startswith("✓"), "-ok")
-        widget.set_class(text.startswith("✗"), "-error")

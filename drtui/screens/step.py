@@ -42,7 +42,8 @@ class StepProblems(Static):
     _text: str | None = None
 
     def show(self, own: list, elsewhere: dict[int, int]) -> None:
-        lines = [f"✗ {p}" for p in own]
+        # a warning's str() already starts "warning: "; it does not stop a save or a write
+        lines = [f"✗ {p}" if p.is_error else f"! {p}" for p in own]
         if elsewhere:
             where = ", ".join(f"{STEPS[i].short} ({n})" for i, n in sorted(elsewhere.items()))
             lines.append(f"! problems on other steps: {where}")
@@ -51,7 +52,7 @@ class StepProblems(Static):
             return  # an update re-lays out the screen: skip it on every unchanged keystroke
         self._text = text
         self.update(text)
-        self.set_class(bool(own), "-error")
+        self.set_class(any(p.is_error for p in own), "-error")
         self.display = bool(lines)
 
 
@@ -131,6 +132,10 @@ class WizardStep(Screen):
         states = [False] * len(STEPS)
         for problem in problems:
             step = step_of(problem.path)
+            if not problem.is_error:  # shown where it belongs, not counted as broken
+                if step == self.INDEX:
+                    own.append(problem)
+                continue
             states[step] = True
             if step != self.INDEX:
                 elsewhere[step] = elsewhere.get(step, 0) + 1
@@ -144,14 +149,18 @@ class WizardStep(Screen):
                 own.append(problem)
         for widget, messages in claimed.items():
             widget.show(messages)
-        mine = sum(1 for p in problems if step_of(p.path) == self.INDEX)
-        status = f"✗ {mine} problem{'s' * (mine != 1)}" if mine else "✓ no problems"
+        mine = sum(1 for p in problems if p.is_error and step_of(p.path) == self.INDEX)
+        noted = sum(1 for p in problems if not p.is_error and step_of(p.path) == self.INDEX)
+        status = (f"✗ {mine} problem{'s' * (mine != 1)}" if mine else
+                  f"! {noted} warning{'s' * (noted != 1)}" if noted else "✓ no problems")
         widget = self.query_one("#step-status", Static)
         if str(widget.content) != status:
             widget.update(status)
             widget.set_class(bool(mine), "-error")
         self.query_one(StepProblems).show(own, elsewhere)
         self.query_one(StepBar).states = tuple(states)
+        if self.draft.pending_reward_check() is not None:
+            self.app.check_reward_soon()  # its result comes back through show_problems
 
     # --- navigation ---------------------------------------------------------------------
 

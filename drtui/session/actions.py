@@ -20,9 +20,12 @@ MIN_ACTIONS, MAX_ACTIONS = 2, 30
 
 
 class Action(Section):
-    steering_angle: float = Field(ge=-MAX_STEERING, le=MAX_STEERING,
-                                  description="degrees, positive turns left")
-    speed: float = Field(ge=MIN_SPEED, le=MAX_SPEED, description="m/s")
+    """One discrete action. Its limits are rules of the session check (validate.py), not of
+    the field: simapp clips an imported model's speed or steering at run time, so there they
+    are warnings, while a new session keeps them as errors."""
+
+    steering_angle: float = Field(allow_inf_nan=False, description="degrees, positive turns left")
+    speed: float = Field(allow_inf_nan=False, description="m/s")
 
 
 class Range(Section):
@@ -89,9 +92,6 @@ class ActionSpace(Section):
             if (self.actions is None) == (self.generator is None):
                 raise ValueError("a discrete action space needs exactly one of 'actions' or "
                                  "'generator'")
-            if self.actions is not None and not MIN_ACTIONS <= len(self.actions) <= MAX_ACTIONS:
-                raise ValueError(f"a discrete action space has {MIN_ACTIONS}..{MAX_ACTIONS} "
-                                 f"actions (got {len(self.actions)})")
         else:
             if self.actions is not None or self.generator is not None:
                 raise ValueError("a continuous action space has steering_angle and speed "
@@ -99,14 +99,35 @@ class ActionSpace(Section):
             if self.steering_angle is None or self.speed is None:
                 raise ValueError("a continuous action space needs both steering_angle and "
                                  "speed ranges")
+        return self
+
+    def limit_problems(self) -> list[tuple[str, str]]:
+        """(path below action_space, message) for each simulator limit the space exceeds:
+        the action count DeepRacer allows, steering and speed beyond what simapp clips to."""
+        out: list[tuple[str, str]] = []
+        if self.type == "continuous":
             s, v = self.steering_angle, self.speed
             if not (-MAX_STEERING <= s.low and s.high <= MAX_STEERING):
-                raise ValueError(f"steering_angle range must lie within -30..30 degrees "
-                                 f"(got {s.low:g}..{s.high:g})")
+                out.append(("", f"steering_angle range must lie within -30..30 degrees "
+                                 f"(got {s.low:g}..{s.high:g})"))
             if not (MIN_SPEED <= v.low and v.high <= MAX_SPEED):
-                raise ValueError(f"speed range must lie within 0.1..4.0 m/s "
-                                 f"(got {v.low:g}..{v.high:g})")
-        return self
+                out.append(("", f"speed range must lie within 0.1..4.0 m/s "
+                                 f"(got {v.low:g}..{v.high:g})"))
+            return out
+        if self.actions is None:
+            return out  # a generator's own fields hold its limits
+        if not MIN_ACTIONS <= len(self.actions) <= MAX_ACTIONS:
+            out.append(("", f"a discrete action space has {MIN_ACTIONS}..{MAX_ACTIONS} "
+                            f"actions (got {len(self.actions)})"))
+        for i, a in enumerate(self.actions):
+            if not -MAX_STEERING <= a.steering_angle <= MAX_STEERING:
+                bound = "at least -30" if a.steering_angle < 0 else "at most 30"
+                out.append((f"actions[{i}].steering_angle",
+                            f"must be {bound} degrees (got {a.steering_angle:g})"))
+            if not MIN_SPEED <= a.speed <= MAX_SPEED:
+                bound = "at least 0.1" if a.speed < MIN_SPEED else "at most 4"
+                out.append((f"actions[{i}].speed", f"must be {bound} m/s (got {a.speed:g})"))
+        return out
 
     def discrete_actions(self) -> list[Action]:
         if self.type != "discrete":

@@ -149,6 +149,18 @@ class DeepRacerOnAwsSettings(Section):
     upload_bucket: Text = ""
     poll_seconds: float = Field(default=15.0, gt=0, le=600)  # status and metrics
 
+class OnTheSpot(Section):
+    """deepracer-on-the-spot's own run.env keys, which its instance scripts read (DRfC does
+    not): `[[ $KEY == False ]]` for the switches, so any text but False is on. Absent: not
+    an on-the-spot run, and none of them is written."""
+
+    regular_upload_minutes: int = Field(default=0, ge=0)  # DR_REGULAR_UPLOAD; 0: off
+    # DR_REGULAR_PHYSICAL_MODEL_UPLOAD: the car's model every N minutes; 0: off
+    regular_physical_model_upload_minutes: int = Field(default=0, ge=0)
+    continue_on_spot_interruption: bool = True  # DR_CONTINUE_ON_SPOT_INTERRUPTION
+    import_model_on_completion: bool = True  # DR_IMPORT_MODEL_ON_COMPLETION
+
+
 class DrfcSettings(Section):
     """system.env settings of a deepracer-for-cloud install."""
 
@@ -159,9 +171,20 @@ class DrfcSettings(Section):
     upload_s3_bucket: EnvStr = "not-defined"
     upload_s3_profile: EnvStr = "default"
     model_prefix: EnvStr = ""  # empty: the model name
+    # continue training from another model's checkpoint (DR_LOCAL_S3_PRETRAINED, _PREFIX,
+    # _CHECKPOINT: "last", "best" or a checkpoint number)
+    pretrained: bool = False
+    pretrained_prefix: EnvStr = "rl-sagemaker-pretrained"
+    pretrained_checkpoint: EnvStr = "last"
+    # container images: DR_SIMAPP_VERSION (DRfC since 2024, one image) or, before it,
+    # DR_SAGEMAKER_IMAGE, DR_ROBOMAKER_IMAGE and DR_COACH_IMAGE; "" leaves the key out
     simapp_version: EnvStr = "6.0.4-cpu"
+    sagemaker_image: EnvStr = ""
+    robomaker_image: EnvStr = ""
+    coach_image: EnvStr = ""
     docker_style: Literal["swarm", "compose"] = "compose"
     run_id: int = Field(default=0, ge=0, le=99)
+    on_the_spot: OnTheSpot | None = None
     path: Text = "~/deepracer-for-cloud"  # the DRfC install on the training host
 
 

@@ -141,8 +141,10 @@ class Hyperparameters(Section):
     def _in_range(cls, value: Any, info: ValidationInfo) -> Any:
         from drtui.catalog.algorithms import HYPERPARAMETERS
 
+        # types and what the simulator fails on; ranges are session rules (validate.py),
+        # warnings for an imported model that simapp trains as it is
         if value is not None:
-            problem = HYPERPARAMETERS[info.field_name].problem(value, algorithm=None)
+            problem = HYPERPARAMETERS[info.field_name].simapp_problem(value, algorithm=None)
             if problem:
                 raise ValueError(problem)
         return value
@@ -180,7 +182,7 @@ class Training(Section):
     domain_randomization: bool = False
     min_eval_trials: int = Field(default=5, ge=1, le=100)
     max_steps_per_iteration: int | None = Field(default=None, ge=100, le=1_000_000)
-    seed: int | None = Field(default=None, ge=0)
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)  # numpy's and torch's seed range
 
 
 class WorkerOverride(Section):
@@ -214,6 +216,66 @@ class Evaluation(Section):
     opponent_body_shell: EnvStr = "deepracer"
 
 
+_ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class Imported(Section):
+    """What `drtui import` read, so that generate writes the same run back (empty for a
+    session made in drtui).
+
+    The env tables hold every key of the imported system.env, run.env and worker-N.env
+    ("2", "3", ... -> keys), each with its text after '=' exactly as written, in file order.
+    generate writes them back in that order: a key drtui models is rewritten only when the
+    session's value differs from what its text evaluates to; every other key as written.
+    The JSON fields hold the imported model_metadata.json and hyperparameters.json as they
+    were (JSON text: TOML cannot hold JSON's null); keys drtui does not model come from
+    them unchanged. notes: what drtui had to change or could not read, "key: old -> new".
+    """
+
+    notes: list[str] = []
+    system_env: dict[str, str] = {}
+    run_env: dict[str, str] = {}
+    worker_env: dict[str, dict[str, str]] = {}
+    model_metadata: str = ""
+    hyperparameters: str = ""
+
+    @field_validator("system_env", "run_env")
+    @classmethod
+    def _env_lines(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, text in value.items():
+            if not _ENV_KEY.fullmatch(key):
+                raise ValueError(f"{key!r} is not an env variable name")
+            if "\n" in text:
+                raise ValueError(f"{key}: an env value is one line")
+        return value
+
+    @field_validator("worker_env")
+    @classmethod
+    def _worker_lines(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for worker, table in value.items():
+            if not worker.isdigit() or not 2 <= int(worker) <= 16:
+                raise ValueError(f"worker {worker!r}: workers are numbered 2..16")
+            for key, text in table.items():
+                # prepare-config reads worker-N.env as `dict(line.split('='))`
+                if "=" in key or "=" in text or "\n" in text or not key:
+                    raise ValueError(f"worker {worker} {key}: one '=' a line, on one line")
+        return value
+
+    @field_validator("model_metadata", "hyperparameters")
+    @classmethod
+    def _json_object(cls, value: str) -> str:
+        import json
+
+        if value:
+            try:
+                parsed = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON ({exc})") from None
+            if not isinstance(parsed, dict):
+                raise ValueError("must be a JSON object")
+        return value
+
+
 class Session(Section):
     schema_version: int = SCHEMA_VERSION
     model: ModelInfo
@@ -229,8 +291,10 @@ class Session(Section):
     workers: list[WorkerOverride] = []
     backend: Backend = Backend()
     research: Research = Research()
-    # model_metadata.json "version"; DRfC writes "5"
+    # model_metadata.json "version"; DRfC writes "5". "" writes none: a 2019 file without
+    # one, which simapp reads as version 2 (with "sensor") or 1 (without)
     metadata_version: str | int = "5"
+    imported: Imported = Imported()
 
     @field_validator("schema_version")
     @classmethod
@@ -247,6 +311,12 @@ class Session(Section):
         values.update({k: v for k, v in self.hyperparameters.model_dump().items()
                        if v is not None})
         return values
+
+    @property
+    def is_imported(self) -> bool:
+        """Made by `drtui import`: simapp's own rules apply to its metadata, not drtui's
+        stricter ones for new models."""
+        return bool(self.imported.model_metadata)
 
     def worker_override(self, worker: int) -> WorkerOverride | None:
         return next((w for w in self.workers if w.worker == worker), None)

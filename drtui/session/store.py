@@ -50,6 +50,11 @@ def to_data(session: Session) -> dict[str, Any]:
     # research methods that are all off: no table at all
     if session.research == Session.model_fields["research"].default:
         del data["research"]
+    # a session not made by `drtui import` has nothing imported: no table at all
+    if session.imported == Session.model_fields["imported"].default:
+        del data["imported"]
+    else:
+        data["imported"] = {k: v for k, v in data["imported"].items() if v not in ("", [], {})}
     # empty tables and lists are the defaults: leave them out of the file
     for table, key in (("", "workers"), ("reward", "params"),
                        ("race.object_avoidance", "object_positions")):

@@ -6,12 +6,14 @@ field errors first (key path and rule), then, if the data parsed, the cross-sect
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
 from drtui.problem import Problem
 from drtui.session.model import Session
+from drtui.session.runner_rules import runner_problems
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -26,16 +28,51 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return "".join(parts)
 
 
+_KINDS = {"int": "a whole number", "float": "a number", "bool": "true or false",
+          "str": "text", "dict": "a table", "list": "a list", "NoneType": "nothing"}
+_EXPECTED = {"int": "a whole number", "float": "a number", "bool": "true or false",
+             "string": "text", "dict": "a table", "model": "a table", "list": "a list",
+             "decimal": "a number"}
+
+
+def _given(err: dict[str, Any]) -> str:
+    value = err.get("input")
+    kind = _KINDS.get(type(value).__name__, type(value).__name__)
+    shown = repr(value)
+    if len(shown) > 40:  # a pasted essay is not repeated back whole
+        shown = repr(value[:30]) + "..." if isinstance(value, str) else shown[:37] + "..."
+    return f"got {kind} {shown}" if isinstance(value, (str, dict, list)) else f"got {shown}"
+
+
 def _message(err: dict[str, Any]) -> str:
-    kind, msg = err["type"], err["msg"]
+    """pydantic's error as a rule in plain words, naming what was given."""
+    kind, msg, ctx = err["type"], err["msg"], err.get("ctx") or {}
     if kind == "extra_forbidden":
         return "unknown key (not part of the session schema)"
     if kind == "missing":
         return "required key is missing"
-    if msg.startswith("Value error, "):
-        return msg[len("Value error, "):]
-    if "input" in err and kind.endswith("_type"):
-        return f"{msg[0].lower()}{msg[1:]} (got {type(err['input']).__name__} {err['input']!r})"
+    if kind in ("value_error", "assertion_error"):
+        return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    bounds = {"greater_than_equal": ("at least", "ge"), "greater_than": ("more than", "gt"),
+              "less_than_equal": ("at most", "le"), "less_than": ("less than", "lt")}
+    if kind in bounds:
+        words, key = bounds[kind]
+        return f"must be {words} {ctx.get(key)} ({_given(err)})"
+    if kind in ("string_too_short", "string_too_long"):
+        words, n = ("at least", ctx.get("min_length")) if kind.endswith("short") else \
+            ("at most", ctx.get("max_length"))
+        return f"must be {words} {n} character{'s' * (n != 1)} long ({_given(err)})"
+    if kind in ("too_short", "too_long"):
+        words, n = ("at least", ctx.get("min_length")) if kind == "too_short" else \
+            ("at most", ctx.get("max_length"))
+        return f"must list {words} {n} item{'s' * (n != 1)} (got {ctx.get('actual_length')})"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')} ({_given(err)})"
+    if kind == "int_from_float":
+        return f"must be a whole number ({_given(err)})"
+    if kind.endswith(("_type", "_parsing")):
+        expected = _EXPECTED.get(kind.split("_")[0], kind.split("_")[0])
+        return f"must be {expected} ({_given(err)})"
     return msg[0].lower() + msg[1:]
 
 
@@ -72,9 +109,7 @@ def session_problems(session: Session) -> list[Problem]:
     # sensors
     for msg in sensors.sensor_problems(session.car.sensors):
         add("car.sensors", msg)
-    has_dsl = "DISCRETIZED_SECTOR_LIDAR" in session.car.sensors
-    if session.car.lidar_config is not None and not has_dsl:
-        add("car.lidar_config", "only applies with the DISCRETIZED_SECTOR_LIDAR sensor")
+    out.extend(metadata_problems(session))
 
     # network
     arch = session.network.architecture
@@ -104,9 +139,13 @@ def session_problems(session: Session) -> list[Problem]:
     # hyperparameters: ranges are field rules; these depend on the algorithm
     hp = session.effective_hyperparameters()
     for key, value in hp.items():
-        msg = algorithms.HYPERPARAMETERS[key].problem(value, algo)
-        if msg:
+        spec = algorithms.HYPERPARAMETERS[key]
+        if msg := spec.simapp_problem(value, algo):
             add(f"hyperparameters.{key}", msg)
+        elif msg := spec.range_problem(value):
+            out.append(Problem(f"hyperparameters.{key}", msg + (
+                " (simapp trains it as imported)" if session.is_imported else ""),
+                severity="warning" if session.is_imported else "error"))
     if algo == "clipped_ppo" and hp["exploration_type"] == "e-greedy" and \
             session.action_space.type == "continuous":
         add("hyperparameters.exploration_type",
@@ -131,10 +170,55 @@ def session_problems(session: Session) -> list[Problem]:
     if b.provider == "deepracer-on-aws" and not b.deepracer_on_aws.api_url:
         add("backend.deepracer_on_aws.api_url", "the deepracer-on-aws provider needs the "
                                                 "deployment's API URL")
-    if b.runner == "deepracer-on-aws":  # what the managed service accepts (its API's rules)
-        from drtui.backends.droa import session_problems as droa_problems
+    out.extend(runner_problems(session))  # what the session's runner refuses
+    return out
 
-        out.extend(droa_problems(session))
+
+def simapp_version_problem(version: str | int) -> str | None:
+    """simapp reads "version" with float() and knows physics for 1, 2 and 3 or later
+    (agent_ctrl/utils.py get_wheel_radius raises for anything else)."""
+    if version == "":
+        return None
+    try:
+        number = float(version)
+    except (TypeError, ValueError):
+        return f"simapp reads version as a number; got {version!r}"
+    if number < 3 and number not in (1.0, 2.0):
+        return f"simapp knows versions 1, 2 and 3 or later; got {version!r}"
+    return None
+
+
+def metadata_problems(session: Session) -> list[Problem]:
+    """model_metadata.json's rules. A new session keeps drtui's limits as errors. An imported
+    one is held to what simapp accepts, which is more: it trains any number of discrete
+    actions and clips speed to 0.1..4 m/s and steering to -30..30 degrees at run time, and
+    it ignores lidar_config without the lidar that reads it; those are warnings there."""
+    imported, out = session.is_imported, []
+    space = session.action_space
+    for where, message in space.limit_problems():
+        path = "action_space" + (f".{where}" if where else "")
+        if not imported:
+            out.append(Problem(path, message))
+        elif space.type == "discrete" and not where and not space.actions:
+            out.append(Problem(path, "simapp needs at least one action"))
+        elif not where and space.type == "discrete":
+            out.append(Problem(path, f"{len(space.actions)} discrete actions: simapp trains "
+                                     "them, but DeepRacer allows 2..30 for a new model and "
+                                     "each action more makes learning slower", "warning"))
+        else:
+            out.append(Problem(path, f"{message}: simapp clips it to its limit at run time",
+                               "warning"))
+    if session.car.lidar_config is not None and \
+            "DISCRETIZED_SECTOR_LIDAR" not in session.car.sensors:
+        if imported:
+            out.append(Problem("car.lidar_config", "simapp ignores it without the "
+                                                   "DISCRETIZED_SECTOR_LIDAR sensor", "warning"))
+        else:
+            out.append(Problem("car.lidar_config",
+                               "only applies with the DISCRETIZED_SECTOR_LIDAR sensor"))
+    message = simapp_version_problem(session.metadata_version)
+    if message:
+        out.append(Problem("metadata_version", message))
     return out
 
 
@@ -198,24 +282,63 @@ def _drfc_transfer_problems(session: Session) -> list[Problem]:
     return out
 
 
-def problems_in(data: dict[str, Any]) -> tuple[Session | None, list[Problem]]:
-    """Parse and check raw session data; the session is None when it did not parse."""
+@dataclass
+class Parsed:
+    """Raw session data, parsed: the session (None when a field rule broke), a stand-in with
+    the broken keys at their defaults (so the other rules can still be checked), and every
+    problem found."""
+
+    session: Session | None
+    stand_in: Session | None
+    problems: list[Problem]
+    broken: frozenset[str] = frozenset()  # key paths of the field errors
+
+    def is_broken(self, *prefixes: str) -> bool:
+        """Whether a field error concerns one of these sections or keys."""
+        return any(path == pre or path.startswith((pre + ".", pre + "["))
+                   for path in self.broken for pre in prefixes)
+
+
+def parse(data: dict[str, Any]) -> Parsed:
+    """Parse raw session data and check every rule, whatever else is broken."""
     try:
         session = Session.model_validate(data)
     except ValidationError as exc:
         problems = pydantic_problems(exc)
-        # Still report the cross-section rules: check a copy with the broken keys removed
-        # (their defaults stand in), so one bad value does not hide every other problem.
-        repaired = _without(data, [err["loc"] for err in exc.errors()])
-        try:
-            stand_in = Session.model_validate(repaired)
-        except ValidationError:
-            return None, problems
-        seen = {p.path for p in problems}
+        broken = frozenset(p.path for p in problems)
+        stand_in = _stand_in(data, exc)
+        if stand_in is None:
+            return Parsed(None, None, problems, broken)
         extra = [p for p in session_problems(stand_in)
-                 if p.path not in seen and not any(p.path.startswith(s + ".") for s in seen)]
-        return None, problems + extra
-    return session, session_problems(session)
+                 if p.path not in broken and not any(p.path.startswith(s + ".") for s in broken)]
+        return Parsed(None, stand_in, problems + extra, broken)
+    return Parsed(session, session, session_problems(session))
+
+
+def problems_in(data: dict[str, Any]) -> tuple[Session | None, list[Problem]]:
+    """Parse and check raw session data; the session is None when it did not parse."""
+    parsed = parse(data)
+    return parsed.session, parsed.problems
+
+
+_STAND_IN_NAME = "stand-in"  # a valid model name, so a broken one hides no other rule
+
+
+def _stand_in(data: dict[str, Any], exc: ValidationError) -> Session | None:
+    """The session with each broken key removed (its default stands in), repeated while
+    removing one key uncovers another (a section rule broken by a default, say)."""
+    repaired = data
+    for _ in range(4):
+        repaired = _without(repaired, [err["loc"] for err in exc.errors()])
+        model = repaired.get("model")
+        if not isinstance(model, dict) or "name" not in model:
+            repaired["model"] = {**(model if isinstance(model, dict) else {}),
+                                 "name": _STAND_IN_NAME}
+        try:
+            return Session.model_validate(repaired)
+        except ValidationError as again:
+            exc = again
+    return None
 
 
 def _without(data: dict[str, Any], locs: list[tuple[Any, ...]]) -> dict[str, Any]:

@@ -341,9 +341,10 @@ class Trainer:
     def _check_worlds(self) -> None:
         """Every world the simulator drives has waypoints (launch checks it too; a run folder
         made by hand or by an older drtui gets one line naming the key, not a traceback)."""
-        from drtui.backends.embedded import embedded_problems
+        from drtui.problem import errors
+        from drtui.session.runner_rules import runner_problems
 
-        problems = embedded_problems(self.session)
+        problems = errors(runner_problems(self.session, "embedded"))
         if problems:
             raise UserError("; ".join(str(p) for p in problems))
 

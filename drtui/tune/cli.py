@@ -151,7 +151,7 @@ def _install_stop(stop: threading.Event, received: list[int]):
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from drtui.session import store as sessions
+    from drtui.session import check
     from drtui.tune import study as studies
     from drtui.tune.objective import Interrupted, Limits, Objective
     from drtui.tune.space import default_space, load_space
@@ -159,7 +159,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     _check_numbers(args)
     workspace = Path(getattr(args, "workspace", None) or ".")
     session_path = Path(args.session)
-    session = sessions.load(session_path)
+    session, _ = check.load(session_path)  # the one check: what `validate` says
     space = load_space(args.space, session) if args.space else default_space(session)
     name = studies.check_name(args.study or session.model.name)
     storage = args.storage or studies.default_storage(workspace, name)

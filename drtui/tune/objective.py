@@ -126,6 +126,7 @@ class Objective:
     def _create_run(self, tuned, number: int) -> store.Run:
         from drtui.files import render
         from drtui.session.store import to_data
+        from drtui.problem import errors
         from drtui.session.validate import problems_in
 
         data = to_data(tuned)
@@ -133,7 +134,7 @@ class Objective:
         data.setdefault("hyperparameters", {})["term_cond_max_episodes"] = self.limits.iterations
         data["training"]["time_limit_minutes"] = max(1, math.ceil(self.limits.minutes))
         session, problems = problems_in(data)
-        if session is None or problems:
+        if session is None or errors(problems):
             raise TrialFailed("; ".join(map(str, problems)))
         files = render.render(session, base_dir=self.base_dir)
         return store.create(self.folder, session, files, provider="local", runner="embedded",

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from drtui.errors import InvalidInput
-from drtui.session.validate import Problem
+from drtui.problem import Problem, errors
 
 # The hyperparameters each embedded algorithm reads (train/ppo.py, train/sac.py PPOConfig /
 # SACConfig.from_session): tuning any other key would spend trials on nothing.
@@ -438,7 +438,7 @@ def apply(session, params: dict[str, Any]):
     if speeds:
         _set_speeds(data["action_space"], session.action_space, speeds)
     tuned, problems = problems_in(data)
-    if tuned is None or problems:
+    if tuned is None or errors(problems):
         raise InvalidInput(problems)
     return tuned
 

@@ -154,6 +154,7 @@ def _redact(url: str) -> str:
 
 def best_session(study):
     """The Session of the study's best completed trial, validated."""
+    from drtui.problem import errors
     from drtui.session.validate import problems_in
 
     try:
@@ -164,7 +165,7 @@ def best_session(study):
     if data is None:
         raise NoBestTrial(f"trial {best.number} of study {study.study_name!r} has no session")
     session, problems = problems_in(data)
-    if session is None or problems:
+    if session is None or errors(problems):
         raise InvalidInput(problems)
     return best, session
 

@@ -260,3 +260,23 @@ def test_every_binding_has_an_id_and_a_tooltip():
                     assert binding.id and binding.tooltip, (value, binding)
                     checked += 1
     assert checked >= 15
+
+
+async def test_import_shows_its_notes_before_opening(workspace):
+    from pathlib import Path
+
+    corpus = Path(__file__).parents[1] / "data" / "import_corpus" / "ctspeedsters-4-workers"
+    app = make_app(workspace)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        await pilot.press(*keys(str(corpus)), "tab", *keys("ct-speedsters\n"))
+        await settle(app, pilot)
+        assert screen_name(app) == "ImportDialog"  # the notes are shown, nothing opened yet
+        text = str(app.screen.query_one("#import-notes").render())
+        assert "62 discrete actions" in text and "no reward_function.py" in text
+        await pilot.press("enter")  # Continue
+        await settle(app, pilot)
+        assert screen_name(app) == "TrackStep"
+        assert app.draft.model_name == "ct-speedsters"

@@ -3,6 +3,9 @@ written while they stand."""
 
 from __future__ import annotations
 
+import pytest
+
+from drtui.errors import InvalidInput
 from tui_helpers import keys, make_app, open_at_step, problem_text, settle, starter_session
 
 
@@ -21,7 +24,7 @@ async def test_refused_sensor_combination(workspace):
         await open_at_step(app, pilot, 1)
         await pilot.press("down", "down", "down", "space", "down", "space")  # LIDAR, SECTOR_LIDAR
         message = problem_text(app, "car.sensors")
-        assert "at most one lidar is allowed; LIDAR and SECTOR_LIDAR are both lidars" in message
+        assert "at most one lidar is allowed; LIDAR and SECTOR_LIDAR are 2 lidars" in message
         labels = {c.name: str(c.label) for c in app.screen.query("SensorPicker Check")}
         assert labels["LIDAR"].startswith("✗") and labels["SECTOR_LIDAR"].startswith("✗")
         assert labels["FRONT_FACING_CAMERA"].startswith("✓")
@@ -50,7 +53,7 @@ async def test_out_of_range_hyperparameter(workspace):
         await _write_and_save(app, pilot)
         # an unparsable value is a problem too, with the core's wording
         await pilot.press("ctrl+u", *keys("fast"))
-        assert "valid number" in problem_text(app, "hyperparameters.lr")
+        assert problem_text(app, "hyperparameters.lr") == "must be a number (got text 'fast')"
         # the review lists it under its step
         await pilot.press("ctrl+n", "ctrl+n", "ctrl+n")
         await settle(app, pilot)
@@ -74,13 +77,25 @@ async def test_reward_syntax_error_shows_its_line(workspace):
         await _write_and_save(app, pilot)
         assert not (workspace / "bad-reward").exists()
 
-        # code that compiles but fails on real params: the worker's check names the line
+        # code that compiles but fails on real params: the one check names the line, beside
+        # the editor, in the step's header and in the step bar, as `drtui validate` does
         editor = app.screen.query_one("#reward-editor")
         editor.load_text("def reward_function(params):\n    x = 1\n    return params['nope']\n")
         await pilot.pause(0.4)
         await settle(app, pilot)
-        check = str(app.screen.query_one("#reward-check").render())
-        assert check.startswith("✗ line 3: KeyError"), check
+        message = problem_text(app, "reward.code")
+        assert message.startswith("line 3: KeyError: 'nope' at sample 0"), message
+        assert "(run on sample params of reInvent2019_track)" in message
+        assert str(app.screen.query_one("#step-status").render()) == "✗ 1 problem"
+        assert app.screen.query_one("#step-bar").states[5] is True
+        assert str(app.screen.query_one("#reward-check").render()) == ""
+        from drtui.session import check
+        from drtui.session.store import save
+
+        save(app.draft.session(), workspace / "same.toml")
+        with pytest.raises(InvalidInput) as refused:
+            check.load(workspace / "same.toml")
+        assert str(refused.value.problems[0]) == f"reward.code: {message}"
         await pilot.press("ctrl+g")
         await settle(app, pilot)
     assert not (workspace / "bad-reward").exists()

@@ -199,17 +199,20 @@ def test_the_cli_refuses_a_bad_space_before_making_a_study(tmp_path, capsys):
     assert "--iterations" in err and "must be 1 .. 10000 (got 0)" in err
 
 
-def test_the_cli_refuses_an_unknown_track_before_making_a_study(tmp_path, capsys):
-    """Every simapp world ships its route; a world that is none of them: exit 2 naming
-    track.world."""
+def test_the_cli_refuses_what_validate_refuses_before_making_a_study(tmp_path, capsys):
+    """tune runs the one session check: a reward that raises on sample params is exit 2
+    with validate's own line, before any study exists."""
     from drtui.cli import main
     from drtui.session import store
+    from drtui.session.model import Reward
 
     session = starter("t")
-    session.track.world = "Nowhere_track"
+    session.reward = Reward(code="def reward_function(params):\n    return params['nope']\n")
     store.save(session, tmp_path / "t.toml")
+    assert main(["validate", str(tmp_path / "t.toml")]) == 2
+    said = capsys.readouterr().err
     code = main(["--workspace", str(tmp_path), "tune", str(tmp_path / "t.toml")])
     assert code == 2
     err = capsys.readouterr().err
-    assert "track.world: unknown track 'Nowhere_track'" in err
+    assert "reward.code: line 2: KeyError: 'nope' at sample 0" in err and err == said
     assert not list(tmp_path.glob("tune/*"))
