@@ -110,3 +110,16 @@ def test_validate_runs_the_reward_on_the_sessions_route(tmp_path, capsys):
     store.save(s, path)
     assert main(["validate", str(path)]) == 2
     assert "reward.code: line 2: AssertionError" in capsys.readouterr().err
+
+
+def test_a_broken_route_still_lets_the_studio_run_the_reward(tmp_path):
+    """The studio runs reward_report alone: a broken route file gives the world's samples
+    and a warning naming the file, not a crash."""
+    from drtui.session.check import reward_report
+
+    path = _session_with_route(tmp_path, np.zeros((8, 4)))
+    report = reward_report(store.load(path, check=False), tmp_path)
+    [warning] = report.problems
+    assert warning.severity == "warning" and "own.npy: the route must have shape" in \
+        warning.message and "reinvent_base" in warning.message
+    assert "reinvent_base" in report.summary

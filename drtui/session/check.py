@@ -122,10 +122,17 @@ def samples_for(world: str, race_type: str, obstacles: object = 0, bot_cars: obj
     session's own route file (checked by tracks.session_route_problems), sampled instead."""
     objects, bots = race_objects(race_type, obstacles, bot_cars)
     if route is not None:
+        from drtui.catalog.tracks import RouteError
         from drtui.reward.params import sample_params
 
-        return (str(route), sample_params(world, n=SAMPLES, objects=objects, bots=bots,
-                                          route=route), None)
+        try:
+            return (str(route), sample_params(world, n=SAMPLES, objects=objects, bots=bots,
+                                              route=route), None)
+        except (RouteError, OSError) as exc:  # its own problem (track.route); run on the world
+            used, _ = sample_world(world)
+            return used, list(_samples(used, objects, bots)), Problem(
+                "reward", f"the reward was run on sample params of {used}: {exc}",
+                severity="warning")
     used, warning = sample_world(world)
     return used, list(_samples(used, objects, bots)), warning
 
