@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from drtui.catalog.tracks import load_waypoints, worlds_with_waypoints
+from drtui.catalog.tracks import load_waypoints, sanitize, worlds_with_waypoints
 from drtui.reward import params as rp
 from drtui.reward.params import PARAM_KEYS, sample_params, track_geometry
 
@@ -51,7 +51,7 @@ def test_no_objects_gives_simulator_defaults():
 def test_geometry_is_consistent_with_the_track(world):
     samples = sample_params(world, n=64, seed=1)
     geo = track_geometry(world)
-    wp = load_waypoints(world)
+    wp = sanitize(load_waypoints(world))  # as simapp 6.0.2 on: duplicate rows dropped
     n_wp = len(wp)
     length = np.linalg.norm(np.diff(wp[:, :2], axis=0), axis=1).sum()
     for p in samples:
@@ -188,3 +188,35 @@ def test_unknown_world_and_bad_n_are_rejected():
         sample_params("no_such_track")
     with pytest.raises(ValueError):
         sample_params("reinvent_base", n=0)
+
+
+def test_a_session_route_file_gives_its_own_geometry(tmp_path):
+    """A session's [track] route: sample_params and track_geometry measure on that file; a
+    waypoint array works the same; the plain call still uses the world's route."""
+    from drtui.catalog.tracks import RouteError
+
+    own = load_waypoints("reInvent2019_wide_cw")
+    np.save(tmp_path / "mine.npy", own)
+    by_file = sample_params("mine", n=16, seed=2, route=tmp_path / "mine.npy")
+    by_array = sample_params("mine", n=16, seed=2, route=own)
+    assert by_file == by_array
+    assert by_file == sample_params("reInvent2019_wide_cw", n=16, seed=2)
+    assert by_file[0]["waypoints"] == [tuple(r) for r in sanitize(own)[:, :2].tolist()]
+    assert track_geometry("mine", route=tmp_path / "mine.npy").length == pytest.approx(
+        np.linalg.norm(np.diff(own[:, :2], axis=0), axis=1).sum())
+    assert sample_params("reinvent_base", n=4)[0]["track_length"] == pytest.approx(17.709, abs=1e-3)
+    # an edited file is read again, a broken one is a RouteError naming it
+    np.save(tmp_path / "mine.npy", load_waypoints("reinvent_base"))
+    assert track_geometry("mine", route=tmp_path / "mine.npy").length == pytest.approx(
+        17.709, abs=1e-3)
+    np.save(tmp_path / "bad.npy", np.zeros((5, 3)))
+    with pytest.raises(RouteError, match=r"bad\.npy: the route must have shape \(N, 6\)"):
+        sample_params("bad", route=tmp_path / "bad.npy")
+
+
+def test_reverse_drives_the_route_backwards():
+    """REVERSE_DIR: the waypoints run the other way and params say is_reversed."""
+    fwd, back = track_geometry("reinvent_base"), track_geometry("reinvent_base", reverse=True)
+    assert np.array_equal(back.centre, fwd.centre[::-1]) and back.is_ccw != fwd.is_ccw
+    for p in sample_params("reinvent_base", n=8, seed=3, reverse=True):
+        assert p["is_reversed"] is True and p["waypoints"][0] == tuple(back.centre[0])

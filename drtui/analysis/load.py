@@ -286,7 +286,11 @@ def _drtui_run(tree: Tree, loaded: Loaded) -> None:
                 session = tomllib.load(fh)
             except tomllib.TOMLDecodeError:
                 session = {}
-        loaded.world = session.get("track", {}).get("world")
+        track = session.get("track", {})
+        loaded.world = track.get("world")
+        route = track.get("route")
+        if isinstance(route, str) and route in tree.files and tree.root.is_dir():
+            loaded.world = str(tree.root / route)  # the run's own route.npy: its pictures
         epi = session.get("hyperparameters", {}).get("num_episodes_between_training")
         loaded.episodes_per_iteration = int(epi) if isinstance(epi, int) else None
 

@@ -28,29 +28,13 @@ class Report:
 
 def route_of(world: str | None):
     """Waypoints of a world name or a route .npy file, or None if unknown."""
-    import numpy as np
+    from drtui.catalog.tracks import RouteError, waypoints_of
 
     if not world:
         return None
-    path = Path(world)
-    if path.suffix == ".npy":
-        if not path.is_file():
-            raise InvalidInput([f"--world: {world}: no such route file"])
-        try:
-            route = np.load(path)
-        except (OSError, ValueError, EOFError) as exc:
-            raise InvalidInput([f"--world: {world}: not a route .npy ({exc})"]) from None
-        if route.ndim != 2 or route.shape[0] < 3 or route.shape[1] < 6 or \
-                route.dtype.kind not in "fi" or not np.isfinite(route).all():
-            raise InvalidInput([f"--world: {world}: a route is an (N, 6) array of finite "
-                                f"numbers (centre, inner, outer x,y), N >= 3; got shape "
-                                f"{route.shape} of {route.dtype}"])
-        return route.astype(float)
-    from drtui.catalog.tracks import load_waypoints
-
     try:
-        return load_waypoints(world)
-    except FileNotFoundError as exc:
+        return waypoints_of(world)
+    except (RouteError, FileNotFoundError) as exc:
         raise InvalidInput([f"--world: {exc}"]) from None
 
 

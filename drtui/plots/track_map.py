@@ -63,10 +63,11 @@ def track_map(waypoints: np.ndarray, width: int, height: int, *,
 
 def track_map_text(world: str, width: int, height: int, *,
                    styles: dict[str, str] | None = None, **kw) -> Text:
-    """The map of a catalogued world as rich Text; `kw` goes to `track_map`."""
-    from drtui.catalog.tracks import load_waypoints
+    """The map of a catalogued world or a route .npy file as rich Text; `kw` goes to
+    `track_map`."""
+    from drtui.catalog.tracks import waypoints_of
 
-    canvas = track_map(load_waypoints(world), width, height, **kw)
+    canvas = track_map(waypoints_of(world), width, height, **kw)
     return canvas.to_rich_text(DEFAULT_STYLES if styles is None else styles)
 
 

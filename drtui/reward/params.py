@@ -11,8 +11,10 @@ repeats its first vertex last, as the route files do.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -140,6 +142,7 @@ class TrackGeometry:
     ndists: np.ndarray  # normalised position of each centre waypoint, last one 1.0 (TrackLine)
     is_loop: bool
     is_ccw: bool
+    reversed: bool = False  # REVERSE_DIR: the route's rows driven backwards
 
     def on_road(self, points) -> np.ndarray:
         """Inside the road polygon: the outer border minus the inner one."""
@@ -160,10 +163,39 @@ class TrackGeometry:
         return np.where(nxt == 0, last, nxt - 1), np.where(nxt > last, 0, nxt)
 
 
+def track_geometry(world: str, *, route: str | os.PathLike | np.ndarray | None = None,
+                   reverse: bool = False) -> TrackGeometry:
+    """The geometry a reward function is measured on: `world`'s shipped route, or `route`
+    (a session's own .npy file, or a waypoint array) when given; `reverse` drives it the other
+    way (REVERSE_DIR). Cached per world or file (arrays are read-only). FileNotFoundError for
+    an unknown world, drtui.catalog.tracks.RouteError for a route file simapp could not drive."""
+    if route is None:
+        return _world_geometry(world, reverse)
+    if isinstance(route, np.ndarray):
+        return geometry_of(world, route, reverse)
+    path = Path(route).resolve()
+    stat = path.stat() if path.is_file() else None  # an edited file is read again
+    version = (stat.st_mtime_ns, stat.st_size) if stat else (0, 0)
+    return _file_geometry(world, str(path), version, reverse)
+
+
 @cache
-def track_geometry(world: str) -> TrackGeometry:
-    """The geometry of a world with shipped waypoints (cached; arrays are read-only)."""
-    wp = tracks.load_waypoints(world)
+def _world_geometry(world: str, reverse: bool) -> TrackGeometry:
+    return geometry_of(world, tracks.load_waypoints(world), reverse)
+
+
+@lru_cache(maxsize=8)
+def _file_geometry(world: str, path: str, version: tuple[int, int],
+                   reverse: bool) -> TrackGeometry:
+    return geometry_of(world, tracks.read_route(path), reverse)
+
+
+def geometry_of(world: str, waypoints: np.ndarray, reverse: bool = False) -> TrackGeometry:
+    """The TrackGeometry of a waypoint array (sanitised as simapp does, rows reversed for
+    REVERSE_DIR)."""
+    wp = tracks.sanitize(waypoints)
+    if reverse:
+        wp = wp[::-1]
     centre, inner, outer = (np.ascontiguousarray(wp[:, i:i + 2]) for i in (0, 2, 4))
     length = float(_arc_lengths(centre)[-1])
     ndists = np.append(project(centre[:-1], centre)[1] / length, 1.0)
@@ -172,7 +204,7 @@ def track_geometry(world: str) -> TrackGeometry:
     is_ccw = bool(np.sum(x[:-1] * y[1:] - x[1:] * y[:-1]) > 0) if is_loop else True
     for a in (centre, inner, outer, ndists):
         a.setflags(write=False)
-    return TrackGeometry(world, centre, inner, outer, length, ndists, is_loop, is_ccw)
+    return TrackGeometry(world, centre, inner, outer, length, ndists, is_loop, is_ccw, reverse)
 
 
 # ---------------------------------------------------------------------------------- sampling
@@ -231,7 +263,8 @@ def _object_params(geo, front, origin, heading_rad, model_along, pos, yaw, bots:
 
 
 def sample_params(world: str, *, n: int = 64, seed: int = 0, objects: int = 0,
-                  bots: bool = False) -> list[dict]:
+                  bots: bool = False, route: str | os.PathLike | np.ndarray | None = None,
+                  reverse: bool = False) -> list[dict]:
     """`n` reward-function params dicts for cars spread along `world`'s lap.
 
     Cars sit at stratified lap positions: about a third on the centre line, half anywhere
@@ -241,10 +274,11 @@ def sample_params(world: str, *, n: int = 64, seed: int = 0, objects: int = 0,
     line) and pace, from which progress, steps and sim_time follow. With `objects`, boxes (or,
     with `bots`, bot cars moving at BOT_CAR_SPEED) sit in alternating lanes; bot cars are at a
     different place along their lanes in every sample. Deterministic for a given seed.
+    `route` and `reverse` pick the geometry as in track_geometry (a session's own route file).
     """
     if n < 1:
         raise ValueError("n must be at least 1")
-    geo = track_geometry(world)
+    geo = track_geometry(world, route=route, reverse=reverse)
     rng = np.random.default_rng(seed)
 
     # Where each car's front point goes: a lap position and a sideways offset.
@@ -295,7 +329,7 @@ def sample_params(world: str, *, n: int = 64, seed: int = 0, objects: int = 0,
             "heading": float(heading[i]),
             "distance_from_center": float(dist_centre[i]),
             "is_left_of_center": bool(left[i]),
-            "is_reversed": False,  # REVERSE_DIR: _cw worlds are their own routes, not reversed
+            "is_reversed": geo.reversed,  # REVERSE_DIR only: a _cw world is its own route
             "is_offtrack": not bool(wheels_on[i].any()),
             "is_crashed": False,
             "progress": float(progress[i]),

@@ -67,7 +67,7 @@ def create_run(workspace: Path, session_path: Path, *,
     files = render.render(session, base_dir=Path(session_path).parent, check=False)
     backend_for(session.backend.provider, session.backend.runner)  # refuses an unlaunchable one
     return store.create(workspace, session, files, provider=session.backend.provider,
-                        runner=session.backend.runner)
+                        runner=session.backend.runner, base_dir=Path(session_path).parent)
 
 
 async def start(run: Run, *, resume: bool = False) -> Host:

@@ -25,6 +25,7 @@ from typing import Any
 from drtui.session.store import atomic_write
 
 ACTIVE = ("starting", "running", "stopping")
+RUN_ROUTE = "route.npy"  # a session's own route file, as its run folder keeps it
 
 
 @dataclass
@@ -79,8 +80,10 @@ def runs_dir(workspace: Path) -> Path:
 
 
 def create(workspace: Path, session, files: dict[str, str], *, provider: str, runner: str,
-           now: float | None = None) -> Run:
-    """A new run folder with the session and its files written, status 'created'."""
+           now: float | None = None, base_dir: Path | None = None) -> Run:
+    """A new run folder with the session and its files written, status 'created'. A session
+    route file (relative to `base_dir`, the session file's folder) is copied in as route.npy,
+    which the run's session.toml names."""
     from drtui.files import render
     from drtui.session import store
 
@@ -93,6 +96,12 @@ def create(workspace: Path, session, files: dict[str, str], *, provider: str, ru
     (path / "logs").mkdir(parents=True)
     for sub in ("checkpoints", "metrics", "tb"):
         (path / sub).mkdir()
+    if session.track.route:
+        from drtui.catalog.tracks import route_path
+
+        atomic_write(path / RUN_ROUTE, route_path(session.track.route, base_dir).read_bytes())
+        session = session.model_copy(deep=True)
+        session.track.route = RUN_ROUTE
     store.save(session, path / "session.toml")
     render.write(files, path / "files")
     run = Run(path)

@@ -101,13 +101,21 @@ class TrackStep(WizardStep):
     def _show_track(self, world: str) -> None:
         from drtui.catalog.tracks import catalogue
 
-        self.query_one(TrackMap).world = world
+        route = self.draft.get("track.route", None)
+        if route:  # the session drives its own route file: draw that
+            from drtui.catalog.tracks import route_path
+
+            self.query_one(TrackMap).world = str(route_path(route, self.draft.session_path.parent))
+        else:
+            self.query_one(TrackMap).world = world
         track = catalogue().get(world)
         text = "" if track is None else (
             f"{track.name} ({track.world}), {track.direction}"
             + (f", {track.length_m:.2f} m long" if track.length_m else "")
             + (f", {track.width_m:.2f} m wide" if track.width_m else "")
             + (f". {track.description}" if track.description else "."))
+        if route:
+            text = f"Drives the session's own route {route} (track.route). " + text
         self.query_one("#track-description", Static).update(text)
         self.query_one("#track-map").border_title = track.name if track else world
 

@@ -116,18 +116,35 @@ def _samples(world: str, objects: int, bots: bool) -> tuple[dict, ...]:
     return tuple(sample_params(world, n=SAMPLES, objects=objects, bots=bots))
 
 
-def samples_for(world: str, race_type: str, obstacles: object = 0, bot_cars: object = 0
-                ) -> tuple[str, list[dict], Problem | None]:
-    """(world used, params samples, warning or None) for a track and race."""
-    used, warning = sample_world(world)
+def samples_for(world: str, race_type: str, obstacles: object = 0, bot_cars: object = 0,
+                route: Path | None = None) -> tuple[str, list[dict], Problem | None]:
+    """(world used, params samples, warning or None) for a track and race; `route` is a
+    session's own route file (checked by tracks.session_route_problems), sampled instead."""
     objects, bots = race_objects(race_type, obstacles, bot_cars)
+    if route is not None:
+        from drtui.catalog.tracks import RouteError
+        from drtui.reward.params import sample_params
+
+        try:
+            return (str(route), sample_params(world, n=SAMPLES, objects=objects, bots=bots,
+                                              route=route), None)
+        except (RouteError, OSError) as exc:  # its own problem (track.route); run on the world
+            used, _ = sample_world(world)
+            return used, list(_samples(used, objects, bots)), Problem(
+                "reward", f"the reward was run on sample params of {used}: {exc}",
+                severity="warning")
+    used, warning = sample_world(world)
     return used, list(_samples(used, objects, bots)), warning
 
 
-def session_samples(session) -> tuple[str, list[dict], Problem | None]:
-    race = session.race
-    return samples_for(session.track.world, race.type, race.object_avoidance.number_of_obstacles,
-                       race.head_to_bot.number_of_bot_cars)
+def session_samples(session, base_dir: Path | None = None
+                    ) -> tuple[str, list[dict], Problem | None]:
+    from drtui.catalog.tracks import route_path
+
+    race, track = session.race, session.track
+    return samples_for(track.world, race.type, race.object_avoidance.number_of_obstacles,
+                       race.head_to_bot.number_of_bot_cars,
+                       route_path(track.route, base_dir) if track.route else None)
 
 
 # -- the reward run --------------------------------------------------------------------------
@@ -162,7 +179,7 @@ def reward_report(session, base_dir: Path | None = None) -> RewardReport:
         return RewardReport([source.problem])
     if (problem := compile_problem(source.code, where)) is not None:
         return RewardReport([problem])
-    world, samples, warning = session_samples(session)
+    world, samples, warning = session_samples(session, base_dir)
     report = run_reward(source.code, world, samples, where)
     if warning is not None:
         report.problems.append(warning)
@@ -176,8 +193,11 @@ def check_session(session, base_dir: Path | None = None, *, reward: bool = True
     """Every problem of a parsed session, its reward run included."""
     from drtui.session.validate import session_problems
 
-    problems = session_problems(session)
-    if reward:
+    from drtui.catalog.tracks import session_route_problems
+
+    route = session_route_problems(session, base_dir)
+    problems = session_problems(session) + route
+    if reward and not errors(route):  # a broken route file has no params to sample
         problems += reward_report(session, base_dir).problems
     return problems
 
@@ -188,10 +208,15 @@ def check_data(data: dict[str, Any], base_dir: Path | None = None, *, reward: bo
     stand-in session too, unless what it depends on (reward, track, race) is itself broken."""
     from drtui.session.validate import parse
 
+    from drtui.catalog.tracks import session_route_problems
+
     parsed = parse(data)
     problems = list(parsed.problems)
     subject = parsed.session or parsed.stand_in
-    if reward and subject is not None and not parsed.is_broken("reward", "track", "race"):
+    route = session_route_problems(subject, base_dir) if subject is not None else []
+    problems += route
+    if reward and subject is not None and not parsed.is_broken("reward", "track", "race") \
+            and not errors(route):
         problems += reward_report(subject, base_dir).problems
     return parsed.session, problems
 

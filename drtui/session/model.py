@@ -69,6 +69,9 @@ class Car(Section):
 class Track(Section):
     world: EnvStr = "reInvent2019_track"
     reverse: bool = False  # drive the track backwards (DR_TRAIN_REVERSE_DIRECTION)
+    # a route .npy of the session's own (relative to the session file), driven instead of
+    # the world's shipped route by drtui's simulator, reward check, map and analysis
+    route: str | None = Field(default=None, min_length=1)
 
 
 class ObjectPosition(Section):

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from drtui.catalog import tracks
 from drtui.errors import DrtuiError
 from drtui.sim import episode as ep
 from drtui.sim.car import (
@@ -93,7 +94,9 @@ class SimConfig:
         lc = car.lidar_config
         discrete = space.type == "discrete"
         values = {
-            "world": session.track.world, "num_cars": num_cars, "reverse": session.track.reverse,
+            # a session's own route file (resolved by the run folder that holds it) or its world
+            "world": tracks.route_source(session.track), "num_cars": num_cars,
+            "reverse": session.track.reverse,
             "sensors": tuple(car.sensors),
             "lidar_config": ((lc.num_sectors, lc.num_values_per_sector, lc.clipping_dist)
                              if lc else (8, 8, 2.0)),

@@ -3,9 +3,12 @@
 Each row of a simtrace CSV has the car's front point (X, Y), its heading (yaw, degrees) and the
 commanded action; from those the simulator's geometry (drtui.sim.params.measure, float64, every
 projection computed as simapp does) recomputes everything else the reward function was given.
-Progress is measured from each episode's own start: the car origin of its first row (the spawn
-pose, 0.14 m behind the front point) projected on the centre line. Object keys cannot be
-recovered from a simtrace and keep their defaults.
+Progress is measured from each episode's own start line: the car origin of its first row (the
+spawn pose, 0.14 m behind the front point) projected on the centre line. simapp moves the start
+line by a fixed lap fraction each training episode (round robin), and its first row of an
+episode sometimes still holds the pose before the reset landed; so the start lines of a file's
+episodes are fitted to that rule, and an episode whose first row is off the fitted line takes
+the line instead. Object keys cannot be recovered from a simtrace and keep their defaults.
 
 This module imports torch only when `trace` runs, so a CLI can add its arguments cheaply.
 """
@@ -31,21 +34,39 @@ def _episodes(rows: list[dict]) -> Iterator[list[dict]]:
             start = i
 
 
-def _read(csv_path: str | Path) -> list[dict]:
+def _read(path: str | Path) -> list[dict]:
+    """The rows of a simtrace CSV, or of the SIM_TRACE_LOG lines of a robomaker/simulation
+    log (the same fields, keyed by the CSV's column names)."""
     from drtui.errors import InvalidInput
+    from drtui.logs.parser import parse_step
 
-    with open(csv_path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InvalidInput([f"{csv_path}: not a simtrace CSV (no {', '.join(missing)} column)"])
-        return list(reader)
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        header = fh.readline().strip().split(",")
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        fh.seek(0)
+        if not missing:
+            return list(csv.DictReader(fh))
+        rows = [_log_row(step) for step in map(parse_step, fh) if step is not None]
+    if not rows:
+        raise InvalidInput([f"{path}: not a simtrace CSV (no {', '.join(missing)} column) nor a "
+                            "log with SIM_TRACE_LOG lines"])
+    return rows
+
+
+def _log_row(step) -> dict:
+    """A SIM_TRACE_LOG step as the simtrace CSV writes the same fields."""
+    return {"episode": str(step.episode), "steps": str(step.steps), "X": step.x, "Y": step.y,
+            "yaw": step.yaw, "steer": step.steer, "throttle": step.throttle,
+            "progress": step.progress, "closest_waypoint": str(step.closest_waypoint),
+            "track_len": step.track_len, "tstamp": step.tstamp,
+            "all_wheels_on_track": str(step.all_wheels_on_track),
+            "episode_status": step.episode_status or ""}
 
 
 def trace(world: str, csv_path: str | Path, *, reverse: bool = False, waypoints: bool = False,
           keep_duplicates: bool = False) -> Iterator[dict]:
-    """One record per CSV row: {"episode", "steps", "closest_waypoint", "episode_status",
-    "params"}. `world` is a world name with shipped waypoints or a route .npy file;
+    """One record per simtrace row (a CSV row or a log's SIM_TRACE_LOG line): {"episode", "steps", "closest_waypoint", "episode_status",
+    "params"}. `world` is a simapp world name (its own route file) or a route .npy file;
     `reverse` drives it backwards (REVERSE_DIR). `waypoints` keeps the (long) waypoint list in
     each params dict. `keep_duplicates` indexes waypoints as simapp before 6.0.2 did, without
     dropping a route's duplicate rows (logs from those versions count them)."""
@@ -55,17 +76,30 @@ def trace(world: str, csv_path: str | Path, *, reverse: bool = False, waypoints:
     from drtui.sim.params import measure, progress
     from drtui.sim.track import load_track
 
+    from drtui.catalog.tracks import RouteError
+    from drtui.errors import InvalidInput
+
+    try:
+        track = load_track(str(world), torch.float64, keep_duplicates)
+    except (FileNotFoundError, RouteError) as exc:
+        raise InvalidInput([f"track: {exc}"]) from None
     rows = _read(csv_path)
-    track = load_track(str(world), torch.float64, keep_duplicates)
     lines = track.lines(reverse)
     offsets = wheel_offsets(torch.float64)
-    for episode in _episodes(rows):
+    episodes = list(_episodes(rows))
+
+    def origins(episode: list[dict]) -> tuple[torch.Tensor, ...]:
         front = torch.tensor([[float(r["X"]), float(r["Y"])] for r in episode], dtype=torch.float64)
         yaw = torch.deg2rad(torch.tensor([float(r["yaw"]) for r in episode], dtype=torch.float64))
-        origin = front - FRONT_OFFSET_M * torch.stack([torch.cos(yaw), torch.sin(yaw)], -1)
+        return front, yaw, front - FRONT_OFFSET_M * torch.stack([torch.cos(yaw), torch.sin(yaw)], -1)
+
+    spawn = [float(lines.centre.project(origins(e[:1])[2])[0]) / track.length for e in episodes]
+    starts = start_lines([int(e[0]["episode"]) for e in episodes], spawn)
+    for episode, start in zip(episodes, starts, strict=True):
+        front, yaw, origin = origins(episode)
         wheels = body_points(origin[:, 0], origin[:, 1], yaw, offsets)
         m = measure(track, lines, front, yaw, wheels, exact=True)
-        start_ndist = lines.centre.project(origin[:1])[0] / track.length
+        start_ndist = torch.tensor([start], dtype=torch.float64)
         wheels_on = m.wheels_on.tolist()
         prev = torch.zeros(1, dtype=torch.float64)
         for i, row in enumerate(episode):
@@ -106,11 +140,39 @@ def trace(world: str, csv_path: str | Path, *, reverse: bool = False, waypoints:
                    "episode_status": row.get("episode_status", ""), "params": params}
 
 
+STALE_START = 0.002  # lap fraction: a first row this far off the fitted start line is stale
+
+
+def start_lines(episodes: list[int], spawn: list[float]) -> list[float]:
+    """Each episode's start line (lap fraction) from the lap fractions of its first-row car
+    origin. simapp's rule (rollout_agent_ctrl.finish_episode): start = offset + k * advance,
+    wrapped, for training episode k. The rule is fitted robustly (medians, Theil-Sen), so the
+    few stale first rows do not move it; an episode keeps its own spawn point unless that is
+    more than STALE_START off the fitted line. Fewer than 3 episodes: the spawn points."""
+    import numpy as np
+
+    k, o = np.asarray(episodes, dtype=float), np.asarray(spawn, dtype=float)
+    if len(k) < 3:
+        return list(o)
+    wrap = lambda a: (a + 0.5) % 1.0 - 0.5  # noqa: E731  (to [-0.5, 0.5))
+    dk = np.diff(k)
+    rough = float(np.median(wrap(np.diff(o))[dk > 0] / dk[dk > 0])) if (dk > 0).any() else 0.0
+    unwrapped = o + np.round(o[0] + (k - k[0]) * rough - o)  # continuous along the rough line
+    i, j = np.triu_indices(len(k), 1)
+    apart = k[j] != k[i]
+    advance = float(np.median((unwrapped[j] - unwrapped[i])[apart] / (k[j] - k[i])[apart])) \
+        if apart.any() else 0.0
+    offset = float(np.median(unwrapped - advance * k))
+    line = (offset + advance * k) % 1.0
+    return list(np.where(np.abs(wrap(o - line)) > STALE_START, line, o))
+
+
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The command's arguments (cheap: no torch)."""
-    p.add_argument("track", help="world name with shipped waypoints (drtui list tracks), "
+    p.add_argument("track", help="simapp world name (drtui list tracks), "
                    "or a route .npy file")
-    p.add_argument("simtrace", help="simtrace CSV (e.g. training-simtrace/0-iteration.csv)")
+    p.add_argument("simtrace", help="simtrace CSV (e.g. training-simtrace/0-iteration.csv), "
+                   "or a robomaker/simulation log with SIM_TRACE_LOG lines")
     p.add_argument("--reverse", action="store_true",
                    help="the track was driven in reverse (DR_TRAIN_REVERSE_DIRECTION)")
     p.add_argument("--waypoints", action="store_true",

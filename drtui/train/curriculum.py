@@ -39,7 +39,7 @@ class Curriculum:
         stage = self.spec.stages[self.state.index if index is None else index]
         s = self.base.model_copy(deep=True)
         if stage.world is not None:
-            s.track.world = stage.world
+            s.track.world, s.track.route = stage.world, None
         if stage.reverse is not None:
             s.track.reverse = stage.reverse
         if stage.race_type is not None:

@@ -285,6 +285,8 @@ class Trainer:
         from drtui.session import store as session_store
 
         self.session = session = session_store.load(self.run_dir / "session.toml")
+        if session.track.route:  # in memory only: the run folder's route.npy, wherever it is
+            session.track.route = str((self.run_dir / session.track.route).resolve())
         self.settings = s = settings_for(session, trace_all=self.trace_all, env=self.environ)
         torch.set_num_threads(s.threads)
         self.reward = self._reward_function()

@@ -137,7 +137,8 @@ class Objective:
         if session is None or errors(problems):
             raise TrialFailed("; ".join(map(str, problems)))
         files = render.render(session, base_dir=self.base_dir)
-        return store.create(self.folder, session, files, provider="local", runner="embedded")
+        return store.create(self.folder, session, files, provider="local", runner="embedded",
+                            base_dir=self.base_dir)
 
     def _start(self, run: store.Run) -> subprocess.Popen:
         from drtui.backends.embedded import EmbeddedRunner

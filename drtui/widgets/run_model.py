@@ -79,7 +79,9 @@ class RunModel:
             except Exception:  # noqa: BLE001 - a damaged session.toml still has a log to show
                 session = None
         if session is not None:
-            model.world = session.track.world
+            from drtui.catalog.tracks import route_source
+
+            model.world = route_source(session.track, run.path)  # the run's own route.npy
             model.progress.time_limit_s = session.training.time_limit_minutes * 60.0
             model.progress.max_episodes = \
                 session.effective_hyperparameters()["term_cond_max_episodes"]

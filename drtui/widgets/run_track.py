@@ -14,9 +14,9 @@ from drtui.widgets.track_map import _LIGHT_STYLES
 
 @lru_cache(maxsize=8)
 def _waypoints(world: str):
-    from drtui.catalog.tracks import load_waypoints
+    from drtui.catalog.tracks import waypoints_of
 
-    return load_waypoints(world)
+    return waypoints_of(world)  # a world name, or the run's route.npy
 
 
 class RunTrack(Widget):

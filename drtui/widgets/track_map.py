@@ -34,14 +34,17 @@ class TrackMap(Widget):
     def render(self) -> Text:
         from drtui.catalog.tracks import catalogue
 
+        width, height = self.content_size.width, self.content_size.height
+        if (self.world or "").endswith(".npy"):  # a session's own route file
+            if width < 8 or height < 4:
+                return Text("")
+            try:
+                return _map(self.world, width, height, not self.app.current_theme.dark)
+            except (OSError, ValueError) as exc:  # RouteError: what simapp would refuse
+                return Text(str(exc), style="italic")
         track = catalogue().get(self.world or "")
         if track is None:
             return Text(f"unknown track {self.world!r}")
-        if not track.has_waypoints:
-            return Text(f"No waypoints shipped for {track.name}: no map to draw.\n"
-                        "The simulator still trains on it; the embedded trainer cannot.",
-                        style="italic")
-        width, height = self.content_size.width, self.content_size.height
         if width < 8 or height < 4:
             return Text("")
         return _map(track.world, width, height, not self.app.current_theme.dark)

@@ -65,31 +65,30 @@ def test_workers_become_tasks_and_report_per_task_metrics(tmp_path):
                        for w in ("reinvent_base", "reInvent2019_track")}
 
 
-def test_a_worker_track_without_waypoints_is_one_clear_error(tmp_path):
-    """Validation accepts any catalogue track (DRfC drives them all); the embedded trainer
-    refuses one it has no waypoints for with the key path, not a FileNotFoundError traceback."""
+def test_a_worker_on_any_simapp_world_trains(tmp_path):
+    """Every simapp route ships with drtui: a worker on 2022_april_open (a track the embedded
+    trainer refused before) gets its own simulator on that world's route."""
     import io
 
-    from drtui.train.trainer import Trainer, UserError
+    from drtui.train.trainer import Trainer
 
     path = tmp_path / "mt.toml"
-    store.save(tiny_session("multitask-nowp"), path)
+    store.save(tiny_session("multitask-april"), path)
     assert main(["method", str(path), "multitask", "track=2022_april_open"]) == 0
     run = create_run(tmp_path, store.load(path))
     trainer = Trainer(run.path, out=io.StringIO(), env={"DRTUI_CARS": "2",
                                                          "DRTUI_TEACHER": "off",
                                                          "DRTUI_THREADS": "1"})
-    with pytest.raises(UserError, match=r"^workers\[worker=2\]\.track\.world: drtui's "
-                                        r"embedded simulator has no waypoints for "
-                                        r"'2022_april_open'"):
-        trainer._setup()
+    trainer._setup()
+    lengths = {round(s.track.length, 2) for s in trainer.sim.sims}
+    assert round(load_track("2022_april_open").length, 2) in lengths
 
 
-def test_drtui_run_refuses_a_track_without_waypoints_before_making_a_run(tmp_path, capsys):
+def test_drtui_run_refuses_an_unknown_track_before_making_a_run(tmp_path, capsys):
     path = tmp_path / "nowp.toml"
     s = tiny_session("nowp")
-    s.track.world = "2022_april_open"
+    s.track.world = "Nowhere_track"
     store.save(s, path)
     assert main(["--workspace", str(tmp_path), "run", str(path)]) == 2
-    assert "track.world: drtui's embedded simulator has no waypoints" in capsys.readouterr().err
+    assert "track.world: unknown track 'Nowhere_track'" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()

@@ -3,7 +3,6 @@ waypoint and progress the DeepRacer simulator logged."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from contextlib import redirect_stdout
@@ -17,22 +16,72 @@ from drtui.sim.trace import main, trace
 
 DATA = Path(__file__).parents[1] / "data" / "simtrace"
 
-# (track, simtrace, keep_duplicates): reinvent_base ships with drtui; the other two tracks are
-# simapp routes kept in tests/data (the logs' track lengths: 60.00 m and 16.60 m).
+# (world, simtrace, keep_duplicates): every world's own simapp route ships with drtui.
 SAMPLES = [
     ("reinvent_base", "drfc-training-0-iteration.csv", False),
-    (str(DATA / "Spain_track.npy"), "droa-training-0-iteration-first3episodes.csv", True),
-    (
-        str(DATA / "reInvent2019_wide_cw.npy"),
-        "droa-continuous-training-0-iteration-first2episodes.csv",
-        False,
-    ),
+    ("Spain_track", "droa-training-0-iteration-first3episodes.csv", True),
+    ("reInvent2019_wide_cw", "droa-continuous-training-0-iteration-first2episodes.csv", False),
+]
+
+# Real simtraces (CSV or a log's SIM_TRACE_LOG lines) of a _cw world, the plain
+# 2022_reinvent_champ of 2023 logs and other plain routes (PROVENANCE.md): (world, file,
+# keep_duplicates as simapp < 6.0.2 indexed waypoints, logged track_len decimals).
+AGREEMENT = [
+    ("reInvent2019_wide_cw", "droa-continuous-reInvent2019_wide_cw-training-14-iteration.csv",
+     False, 1e-6),
+    ("reInvent2019_wide_cw", "droa-continuous-training-0-iteration-first2episodes.csv", False,
+     1e-6),
+    ("2022_reinvent_champ", "drfc-simapp5-2022_reinvent_champ-robomaker.log", True, 0.01),
+    ("2022_reinvent_champ", "console-sac-2022_reinvent_champ-training-0-iteration.csv", True,
+     1e-6),
+    ("FS_June2020", "drfc-simapp5-FS_June2020-robomaker-lines1-4500.log", True, 0.01),
+    ("2022_august_open", "console-2022_august_open-training-0-iteration.csv", True, 1e-6),
+    ("Spain_track", "droa-training-0-iteration-first3episodes.csv", True, 1e-6),
+    ("reinvent_base", "drfc-training-0-iteration.csv", False, 1e-6),
 ]
 
 
 def _rows(name: str) -> list[dict]:
-    with open(DATA / name, newline="") as fh:
-        return list(csv.DictReader(fh))
+    from drtui.sim.trace import _read
+
+    return _read(DATA / name)
+
+
+@pytest.mark.parametrize("world, name, keep, len_tol", AGREEMENT,
+                         ids=[f"{w}:{n.split('-')[0]}" for w, n, *_ in AGREEMENT])
+def test_trace_agrees_with_real_simtraces(world, name, keep, len_tol):
+    """Closest waypoint within 1 and progress within 0.5 points on 99% of the rows, on the
+    world's own route (a _cw world's file is not its _ccw one reversed)."""
+    rows = _rows(name)
+    records = list(trace(world, DATA / name, keep_duplicates=keep))
+    assert len(records) == len(rows) > 30
+    import torch
+
+    from drtui.sim.track import load_track
+
+    n_wp = len(load_track(world, torch.float64, keep).route)
+    agree = 0
+    for row, rec in zip(rows, records):
+        logged, mine = int(row["closest_waypoint"]), rec["closest_waypoint"]
+        near = min((mine - logged) % n_wp, (logged - mine) % n_wp) <= 1  # 0 and n-1 are near
+        agree += near and abs(rec["params"]["progress"] - float(row["progress"])) <= 0.5
+    assert agree >= 0.99 * len(rows), f"{agree} of {len(rows)} rows agree"
+    assert records[0]["params"]["track_length"] == pytest.approx(float(rows[0]["track_len"]),
+                                                                 abs=len_tol)
+
+
+def test_stale_first_rows_take_the_round_robin_start_line():
+    """Iteration 14 of the DeepRacer on AWS run has three episodes whose first row still
+    holds the pose before the reset: their start line comes from simapp's round-robin rule
+    (offset + k * advance), fitted on the other episodes."""
+    from drtui.sim.trace import start_lines
+
+    spawn = [(0.05 * k + 1e-4 * (k % 3)) % 1.0 for k in range(280, 300)]
+    spawn[7] = 0.6  # stale
+    lines = start_lines(list(range(280, 300)), spawn)
+    assert lines[7] == pytest.approx((0.05 * 287) % 1.0, abs=1e-3)
+    assert lines[:7] == spawn[:7]  # the others keep their own spawn point
+    assert start_lines([3, 4], [0.1, 0.9]) == [0.1, 0.9]  # too few episodes to fit
 
 
 @pytest.mark.parametrize("track, name, keep", SAMPLES, ids=["reinvent_base", "Spain", "A-to-Z-cw"])
@@ -131,3 +180,15 @@ def test_the_simulators_own_log_traces_back_to_its_params(tmp_path):
         assert q["track_width"] == pytest.approx(p["track_width"], abs=3e-3)
         assert q["is_left_of_center"] == p["is_left_of_center"] or p["distance_from_center"] < 0.01
         assert q["all_wheels_on_track"] == p["all_wheels_on_track"]
+
+
+def test_an_unknown_world_or_bad_route_is_a_clear_error(tmp_path):
+    import numpy as np
+
+    from drtui.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="track: no route for track 'Nowhere'"):
+        list(trace("Nowhere", DATA / "drfc-training-0-iteration.csv"))
+    np.save(tmp_path / "flat.npy", np.zeros((10, 4)))
+    with pytest.raises(InvalidInput, match=r"track: .*flat\.npy: the route must have shape"):
+        list(trace(str(tmp_path / "flat.npy"), DATA / "drfc-training-0-iteration.csv"))
