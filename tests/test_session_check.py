@@ -154,25 +154,22 @@ def test_a_reward_is_checked_even_when_an_unrelated_key_is_broken(tmp_path, caps
 
 
 def test_warnings_are_shown_and_do_not_fail(tmp_path, capsys):
-    from drtui.catalog import tracks
-
-    routeless = [w for w in tracks.catalogue() if not tracks.get_or_none(w, waypoints=True)]
-    if not routeless:
-        pytest.skip("every known world has a route")
-    data = to_data(starter("m"))
-    data["track"]["world"] = routeless[0]
-    data["backend"] = {"provider": "local", "runner": "drfc"}
-    import tomli_w
-
-    path = tmp_path / "w.toml"
-    path.write_text(tomli_w.dumps(data))
+    """A real DRfC model with 62 discrete actions: simapp trains it, drtui warns."""
+    corpus = Path(__file__).parent / "data" / "import_corpus" / "ctspeedsters-4-workers"
+    path = tmp_path / "imported.toml"
+    assert main(["import", str(corpus), "-o", str(path)]) == 0
+    capsys.readouterr()
     status, out = validate(path, capsys)
     assert status == 0 and out["valid"] is True
-    assert out["problems"] == [{"path": "reward", "severity": "warning", "message":
-                                f"drtui has no route for {routeless[0]!r}, so the reward was "
-                                "run on sample params of reInvent2019_track"}]
+    warned = [p for p in out["problems"] if p["path"] == "action_space"]
+    assert warned and warned[0]["severity"] == "warning"
+    assert "62 discrete actions" in warned[0]["message"]
+    assert all(p["severity"] == "warning" for p in out["problems"])
     assert main(["validate", str(path)]) == 0
-    assert "warning" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "warning action_space: 62 discrete actions" in err and "problem" not in err
+    assert main(["generate", str(path), "-o", str(tmp_path / "out")]) == 0
+    assert "warning action_space" in capsys.readouterr().err
 
 
 def test_the_reward_runs_on_the_sessions_own_track_and_race(tmp_path):
