@@ -1,12 +1,14 @@
 """The runs screen (f6): the workspace's runs with their status, iteration and backend.
 enter opens one in the monitor (its history replayed, then live while it trains), ctrl+e
-resumes a stopped or killed run from its last checkpoint, ctrl+x stops one.
+resumes a stopped or killed run from its last checkpoint, ctrl+x stops one, ctrl+k writes its
+car file (drtui.train.car_export, the same as `drtui export RUN --car`).
 
 `selected_run()` is the hook for screens that act on the highlighted run (analysis)."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from rich.text import Text
 from textual import work
@@ -38,7 +40,8 @@ class RunsScreen(Screen):
             "training when drtui quits; enter reattaches: the monitor replays what was "
             "recorded and follows the log from where it stopped; ctrl+a analyses it. ctrl+e resumes a stopped, "
             "failed or killed run from its last checkpoint; ctrl+x stops a training one "
-            "(final checkpoint first).")
+            "(final checkpoint first); ctrl+k writes the car's model file of its best "
+            "checkpoint (as `drtui export RUN --car`).")
     BINDINGS = [
         Binding("enter", "open_run", "Open", id="runs-open", priority=True,
                 tooltip="Open the highlighted run in the monitor."),
@@ -49,6 +52,9 @@ class RunsScreen(Screen):
         Binding("ctrl+a", "analyze_run", "Analyse", id="runs-analyze",
                 tooltip="Analyse the highlighted run: iterations, episodes, laps, evaluation, "
                         "the track with a reward heatmap, actions per section."),
+        Binding("ctrl+k", "export_car", "Car file", id="runs-export-car",
+                tooltip="Write the physical car's model (.tar.gz) of the highlighted run's best "
+                        "checkpoint to exports/<run>/, checked through OpenVINO."),
         Binding("escape", "back", "Back", id="runs-back", tooltip="Back to the previous screen."),
     ]
 
@@ -164,6 +170,29 @@ class RunsScreen(Screen):
             return
         self.notify(f"■ {run.id}: {run.reload().status} (final checkpoint saved)")
         self.refresh_runs()
+
+    def action_export_car(self) -> None:
+        run = self._need_run()
+        if run is not None:
+            self.notify(f"writing the car file of {run.id} …")
+            self._export_car(run)
+
+    @work(thread=True, exclusive=True, group="runs-export", exit_on_error=False,
+          description="Writing and checking the car's model file.")
+    def _export_car(self, run) -> None:
+        from drtui.train.car_export import FOR_CAR, export_run
+
+        out = self.app.workspace / "exports" / run.id
+        try:
+            result = export_run(run.path, out, checkpoint="best")
+        except Exception as exc:  # noqa: BLE001 - refused or failed: said, the screen stays
+            self.app.call_from_thread(self.notify, str(exc) or type(exc).__name__,
+                                      title=f"✗ No car file for {run.id}", severity="error",
+                                      timeout=10)
+            return
+        where = self.app.show_path(Path(result.path))
+        self.app.call_from_thread(self.notify, f"{where}\nfor {FOR_CAR}",
+                                  title=f"✓ Car file of {run.id}", timeout=10)
 
     def action_resume_run(self) -> None:
         run = self._need_run()

@@ -276,3 +276,25 @@ def test_export_droa_is_what_droa_import_uploads(trained_160, capsys, tmp_path):
     bundle = tc.TensorBundle(tmp_path / "imp" / "model" / name)
     declared = {n.name: [d.size for d in n.attr["shape"].shape.dim] for n in meta.graph_def.node}
     assert declared == {n: list(bundle.entries[n].shape) for n in bundle.names()}
+
+
+async def test_the_runs_screen_writes_the_car_file(trained, monkeypatch):
+    """ctrl+k on the runs screen: the same archive as `drtui export RUN --car`."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "tui"))
+    from tui_helpers import make_app, settle
+
+    workspace, run = trained
+    app = make_app(workspace)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f6")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "RunsScreen"
+        await pilot.press("ctrl+k")
+        await settle(app, pilot)
+        titles = [n.title for n in app._notifications]
+        assert f"✓ Car file of {run.id}" in titles, [(n.title, n.message) for n in
+                                                       app._notifications]
+    archive = workspace / "exports" / run.id / "car-cli.tar.gz"
+    pb, metadata = car_export.read_archive(archive)
+    assert pb and metadata["action_space_type"]
