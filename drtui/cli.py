@@ -353,13 +353,16 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
             "model", "status", "provider", "runner", "iteration", "created")}} for r in runs])
         return 0
     from rich.table import Table
+    from rich.text import Text
+
+    from drtui.textsafe import printable
 
     table = Table("run", "model", "status", "backend", "iteration", title="drtui runs",
                   title_justify="left")
-    for r in runs:
-        table.add_row(r.id, str(r.state.get("model", "")), r.status,
-                      f"{r.state.get('provider')}/{r.state.get('runner')}",
-                      str(r.state.get("iteration", "")))
+    for r in runs:  # Text: a "[" in a state.json value is shown, not read as markup
+        table.add_row(*(Text(printable(v)) for v in (
+            r.id, r.state.get("model", ""), r.status,
+            f"{r.state.get('provider')}/{r.state.get('runner')}", r.state.get("iteration", ""))))
     _console().print(table)
     return 0
 
@@ -381,7 +384,11 @@ def cmd_runs_stop(args: argparse.Namespace) -> int:
 
     run = store.find(_workspace(args), args.run)
     asyncio.run(launch.stop(run, grace=args.grace))
-    _console().print(f"{run.id}: {run.reload().status}")
+    from rich.text import Text
+
+    from drtui.textsafe import printable
+
+    _console().print(Text(printable(f"{run.id}: {run.reload().status}")))
     return 0
 
 
