@@ -476,3 +476,109 @@ async def test_main_refuses_to_serve_unsafe_unless_told(keys, tmp_path):
     finally:
         server.terminate()
         await server.wait()
+
+
+# --- the real studio, served: typed reward code and path fields --------------------------------
+
+STUDIO_SIZE = (160, 50)
+CTRL_N, SHIFT_TAB, CTRL_A, CTRL_K = b"\x0e", b"\x1b[Z", b"\x01", b"\x0b"
+
+
+def served_session(workspace, name="served-model"):
+    """A session with inline reward code in the served workspace."""
+    from drtui.session.starter import starter
+    from drtui.session.store import save, to_data
+    from drtui.session.validate import problems_in
+
+    data = to_data(starter(name))
+    data["reward"] = {"code": "def reward_function(params):\n    return 1.0\n"}
+    session, problems = problems_in(data)
+    assert not problems
+    workspace.mkdir(parents=True, exist_ok=True)
+    save(session, workspace / f"{name}.toml")
+
+
+async def studio_at_step(conn, steps: int) -> tuple[object, Term]:
+    """The served app with the workspace's session opened and `steps` wizard steps on."""
+    from drtui.screens.steps import STEPS
+
+    proc = await conn.create_process(term_type="xterm-256color", term_size=STUDIO_SIZE,
+                                     encoding=None)
+    term = Term(proc)
+    await term.wait_for("served-model.toml", 40)
+    for step in range(steps + 1):
+        mark = len(term.raw)
+        proc.stdin.write(CTRL_N if step else b"\r")  # open the highlighted session, then on
+        await term.wait_for(STEPS[step].title, 30, since=mark)
+        await asyncio.sleep(0.3)
+    return proc, term
+
+
+@pytest.mark.parametrize("sandbox,expected", [(True, "env=None file=unreadable"),
+                                              (False, "env=None file=server-secret")])
+async def test_reward_code_typed_in_the_studio_sees_nothing_outside(keys, monkeypatch,
+                                                                    sandbox, expected):
+    monkeypatch.setenv("DRTUI_SERVER_SECRET", "hunter2")
+    secret = keys["dir"] / "secret.txt"
+    secret.write_text("server-secret")
+    key = add_key(keys, "racer")
+    root = keys["dir"] / "served"
+    served_session(root / "racer")
+    acceptor, port = await start(keys, workspace=root, sandbox=sandbox)
+    try:
+        async with await connect(keys, port, client_keys=[key]) as conn:
+            proc, term = await studio_at_step(conn, 5)
+            proc.stdin.write(b"\t")  # from the source choice into the editor
+            for _ in range(10):  # once focused, enter there opens a line above the code
+                mark = len(term.raw)
+                proc.stdin.write(b"\r")
+                try:
+                    await term.wait_for("2  def reward_function(params):", 3, since=mark)
+                    break
+                except AssertionError:
+                    continue
+            mark = len(term.raw)
+            line = (f'import os; R = os.environ.get("DRTUI_SERVER_SECRET"); F = open({str(secret)!r}'
+                    f').read().strip() if os.access({str(secret)!r}, os.R_OK) else "unreadable"; '
+                    'raise RuntimeError(f"env={R} file={F}")\r')
+            proc.stdin.write(line.encode())
+            await term.wait_for(f"RuntimeError: {expected}", 40, since=mark)
+            assert "hunter2" not in term.text
+        await gone(acceptor)
+    finally:
+        acceptor.close()
+        await acceptor.wait_closed()
+
+
+async def test_path_fields_outside_the_workspace_are_refused(keys):
+    key = add_key(keys, "racer")
+    root = keys["dir"] / "served"
+    served_session(root / "racer")
+    acceptor, port = await start(keys, workspace=root)
+    try:
+        async with await connect(keys, port, client_keys=[key]) as conn:
+            proc, term = await studio_at_step(conn, 7)
+            await asyncio.sleep(0.5)
+            proc.stdin.write(SHIFT_TAB + SHIFT_TAB)  # from Save back to the session file
+            for text, shown in ((b"../outside.toml", str(root / "outside.toml")),
+                                (str(keys["dir"] / "abs.toml").encode(),
+                                 str(keys["dir"] / "abs.toml"))):
+                await asyncio.sleep(0.3)
+                mark = len(term.raw)
+                proc.stdin.write(CTRL_A + CTRL_K + text)
+                await term.wait_for("outside the workspace", 20, since=mark)
+                mark = len(term.raw)
+                proc.stdin.write(b"\x13")  # ctrl+s
+                await term.wait_for("Not saved", 20, since=mark)
+            proc.stdin.write(b"\t" + CTRL_A + CTRL_K + b"../../out")  # the output folder
+            await asyncio.sleep(0.5)
+            mark = len(term.raw)
+            proc.stdin.write(b"\x07")  # ctrl+g
+            await term.wait_for("Nothing written", 20, since=mark)
+        await gone(acceptor)
+    finally:
+        acceptor.close()
+        await acceptor.wait_closed()
+    assert not (root / "outside.toml").exists() and not (keys["dir"] / "abs.toml").exists()
+    assert not (keys["dir"] / "out").exists()
+    assert sorted(p.name for p in (root / "racer").iterdir()) == ["served-model.toml"]
