@@ -29,7 +29,7 @@ class ConfirmReplace(ModalScreen[bool]):
             if len(self._names) > 8:
                 shown.append(f"… and {len(self._names) - 8} more")
             yield Label("These exist and would be replaced:")
-            yield Static("\n".join(f"  {n}" for n in shown), markup=False)
+            yield Static("\n".join(f"  {n}" for n in shown), id="replace-names", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Replace", id="replace", variant="error", compact=True)
                 yield Button("Keep them", id="keep", compact=True)
