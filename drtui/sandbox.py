@@ -26,7 +26,7 @@ import drtui
 
 SANDBOX_UID = SANDBOX_GID = 1000
 # Read-only, each where it exists: what programs, libraries, certificates and name lookup need.
-_SYSTEM = ("/usr", "/opt", "/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf",
+_SYSTEM = ("/usr", "/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf",
            "/etc/ld.so.conf.d", "/etc/localtime", "/etc/ssl", "/etc/ca-certificates",
            "/etc/pki", "/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/gai.conf",
            "/etc/mime.types", "/etc/fonts")
