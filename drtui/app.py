@@ -159,6 +159,10 @@ class DrtuiApp(App[int]):
     def start_draft(self, draft: Draft, step: int = 0) -> None:
         from drtui.screens.home import HomeScreen
 
+        from drtui.workspace_paths import confined
+
+        if confined():  # served: every path of the draft must stay in the workspace
+            draft.workspace = self.workspace
         self.draft = draft
         while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
             self.pop_screen()
@@ -272,12 +276,22 @@ class DrtuiApp(App[int]):
     def action_goto_step(self, index: int) -> None:
         self.goto_step(index)
 
-    def action_save(self) -> None:
-        """Save the session file atomically; refused while the draft has problems."""
+    def action_save(self, confirmed: bool = False) -> None:
+        """Save the session file atomically; refused while the draft has problems. Served, a
+        file that exists and is not this draft's own is replaced only once confirmed."""
         session = self.checked_session("Not saved")
         if session is None:
             return
         draft = self.draft
+        target = draft.session_path
+        if (draft.workspace is not None and not confirmed and draft.saved_version is None
+                and target.exists() and target not in draft.replace_ok):
+            from drtui.screens.confirm_replace import ConfirmReplace
+
+            self.push_screen(ConfirmReplace("Replace the session file?", [self.show_path(target)]),
+                             lambda yes: yes and self.action_save(confirmed=True))
+            return
+        draft.replace_ok.add(target)
         from drtui.session.store import save
 
         try:
@@ -296,7 +310,33 @@ class DrtuiApp(App[int]):
         if session is None:
             return
         draft = self.draft
+        if draft.workspace is not None and draft.out_dir not in draft.replace_ok:
+            self._confirm_write(session, draft)
+            return
         self._write_files(session, draft.session_path.parent, draft.out_dir)
+
+    def _confirm_write(self, session, draft) -> None:
+        """Served: ask before the first write replaces files of another origin."""
+        from drtui.files.render import relative_path, render
+        from drtui.screens.confirm_replace import ConfirmReplace, files_to_replace
+
+        out_dir = draft.out_dir
+
+        def go(yes: bool | None = True) -> None:
+            if yes:
+                draft.replace_ok.add(out_dir)
+                self._write_files(session, draft.session_path.parent, out_dir)
+
+        try:
+            names = files_to_replace(render(session, base_dir=draft.session_path.parent),
+                                     out_dir, relative_path)
+        except Exception:  # noqa: BLE001 - _write_files renders again and says why
+            names = []
+        if not names:
+            go()
+            return
+        self.push_screen(ConfirmReplace(f"Replace files in {self.show_path(out_dir)}/?",
+                                        names), go)
 
     @work(thread=True, exclusive=True, group="write", exit_on_error=False,
           description="Checking the reward and writing the DRfC files.")

@@ -395,13 +395,16 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
             "model", "status", "provider", "runner", "iteration", "created")}} for r in runs])
         return 0
     from rich.table import Table
+    from rich.text import Text
+
+    from drtui.textsafe import printable
 
     table = Table("run", "model", "status", "backend", "iteration", title="drtui runs",
                   title_justify="left")
-    for r in runs:
-        table.add_row(r.id, str(r.state.get("model", "")), r.status,
-                      f"{r.state.get('provider')}/{r.state.get('runner')}",
-                      str(r.state.get("iteration", "")))
+    for r in runs:  # Text: a "[" in a state.json value is shown, not read as markup
+        table.add_row(*(Text(printable(v)) for v in (
+            r.id, r.state.get("model", ""), r.status,
+            f"{r.state.get('provider')}/{r.state.get('runner')}", r.state.get("iteration", ""))))
     _console().print(table)
     return 0
 
@@ -423,7 +426,11 @@ def cmd_runs_stop(args: argparse.Namespace) -> int:
 
     run = store.find(_workspace(args), args.run)
     asyncio.run(launch.stop(run, grace=args.grace))
-    _console().print(f"{run.id}: {run.reload().status}")
+    from rich.text import Text
+
+    from drtui.textsafe import printable
+
+    _console().print(Text(printable(f"{run.id}: {run.reload().status}")))
     return 0
 
 
@@ -470,6 +477,31 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 
 # --- parser -------------------------------------------------------------------------------
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds, 0 or more")
+    return value
+
+
+def _terminal_size(text: str) -> tuple[int, int]:
+    cols, _, rows = text.lower().partition("x")
+    if not (cols.isdigit() and rows.isdigit() and 1 <= int(cols) <= 10000
+            and 1 <= int(rows) <= 10000):
+        raise argparse.ArgumentTypeError(f"{text!r} is not COLSxROWS (e.g. 500x200, each "
+                                         "1..10000)")
+    return int(cols), int(rows)
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -594,8 +626,23 @@ def build_parser() -> argparse.ArgumentParser:
                     help="public keys allowed in, OpenSSH authorized_keys format")
     # SUPPRESS: without it the subcommand's default would wipe `drtui --workspace X serve-ssh`
     sp.add_argument("--workspace", default=argparse.SUPPRESS,
-                    help="folder the served drtui opens (default: the server's --workspace, "
-                         "else the current folder)")
+                    help="folder holding one workspace per key, named by its authorized_keys "
+                         "comment (default: the server's --workspace, else the current folder)")
+    sp.add_argument("--unsafe-no-sandbox", action="store_true",
+                    help="serve without the bubblewrap sandbox: every key can then read and "
+                         "change whatever this account can (only for keys you fully trust)")
+    sp.add_argument("--allow-network", action="store_true",
+                    help="let served sessions reach the network (ssh and cloud backends); off, "
+                         "they train only here")
+    sp.add_argument("--max-sessions", type=_positive_int, metavar="N",
+                    help="drtui sessions at once, all keys together (default 16)")
+    sp.add_argument("--max-sessions-per-key", type=_positive_int, metavar="N",
+                    help="drtui sessions at once per key (default 2)")
+    sp.add_argument("--idle-timeout", type=_seconds, metavar="SECONDS",
+                    help="hang up a session after this long without a keystroke (default "
+                         "3600; 0: never)")
+    sp.add_argument("--max-terminal", type=_terminal_size, metavar="COLSxROWS",
+                    help="largest terminal served; bigger ones get this size (default 500x200)")
 
     from importlib import import_module
 

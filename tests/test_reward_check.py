@@ -93,6 +93,7 @@ NOT_A_NUMBER = "it must return a number (bool is not a number)"
     ("'1.0'", f"reward_function returned str at sample 0; {NOT_A_NUMBER}"),
     ("None", f"reward_function returned NoneType at sample 0; {NOT_A_NUMBER}"),
     ("True", f"reward_function returned bool at sample 0; {NOT_A_NUMBER}"),
+    ("10**400", "reward at sample 0 is an integer too large for a float, outside ±1e5"),
 ])
 def test_bad_return_values_name_the_rule(value, expected):
     check = check_reward_code(f"def reward_function(params):\n    return {value}\n", SAMPLES)
@@ -199,3 +200,95 @@ def test_load_reward_function_from_source_and_path(tmp_path):
 def test_result_type():
     check = check_reward_code(GOOD, SAMPLES[:1])
     assert isinstance(check, RewardCheck) and math.isfinite(check.rewards[0])
+
+
+# --- the worker process: user code cannot freeze, end or read the caller ---------------------
+
+def test_endless_loop_ends_at_the_time_limit(monkeypatch):
+    monkeypatch.setattr("drtui.reward.check.CALL_TIMEOUT_S", 0.5)
+    started = time.monotonic()
+    check = check_reward_code("def reward_function(params):\n    while True:\n        pass\n",
+                              SAMPLES)
+    assert time.monotonic() - started < 5  # start-up, 0.5 s, the kill
+    assert check.error == "reward_function took longer than 0.5 s at sample 0"
+    assert not check.ok and check.calls == 0
+    module_loop = check_reward_code("while True:\n    pass\n", SAMPLES)
+    assert module_loop.error == "the module took longer than 0.5 s to load"
+
+
+@pytest.mark.parametrize("body,why", [
+    ("os._exit(1)", "ended the check process (exit status 1) at sample 0: a reward function "
+                    "must return a number, not exit"),
+    ("os.kill(os.getpid(), 9)", "was killed by SIGKILL at sample 0"),
+])
+def test_code_that_ends_its_process_is_a_problem_not_a_crash(body, why):
+    check = check_reward_code(f"import os\ndef reward_function(params):\n    {body}\n", SAMPLES)
+    assert not check.ok and check.calls == 0 and check.error == f"the reward code {why}"
+    at_load = check_reward_code("import os\nos._exit(3)\n", SAMPLES)
+    assert at_load.error.startswith("the reward code ended the check process (exit status 3) "
+                                    "while loading the module")
+
+
+def test_system_exit_is_reported_not_obeyed():
+    check = check_reward_code("import sys\ndef reward_function(params):\n    sys.exit(4)\n",
+                              SAMPLES)
+    assert check.error == "SystemExit: 4 at sample 0" and check.line == 3
+
+
+def test_memory_is_limited():
+    check = check_reward_code("def reward_function(params):\n    x = bytearray(4 << 30)\n"
+                              "    return 1.0\n", SAMPLES)
+    assert check.error.startswith("MemoryError at sample 0") and "1024 MiB" in check.error
+    assert check.line == 2
+
+
+def test_no_environment_and_no_working_folder_of_the_caller(monkeypatch, tmp_path):
+    monkeypatch.setenv("DRTUI_TEST_SECRET", "hunter2")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "here.txt").write_text("x")
+    check = check_reward_code(code("""
+        import os
+        def reward_function(params):
+            print(sorted(k for k in os.environ if "SECRET" in k or k.startswith("AWS")))
+            print(os.path.exists("here.txt"))
+            return 1.0
+    """), SAMPLES[:1])
+    assert check.ok and check.output == ["[]", "False"]
+
+
+def test_garbage_on_the_report_pipe_and_print_floods_are_bounded():
+    flood = check_reward_code(code("""
+        def reward_function(params):
+            for i in range(100000):
+                print("x" * 10000)
+            return 1.0
+    """), SAMPLES[:2])
+    assert flood.ok and len(flood.output) == 200 and all(len(o) == 500 for o in flood.output)
+    garbage = check_reward_code(code("""
+        import os
+        def reward_function(params):
+            for fd in range(3, 20):
+                try:
+                    os.write(fd, b"not json\\n")
+                except OSError:
+                    pass
+            return 1.0
+    """), SAMPLES[:1])
+    assert not garbage.ok and garbage.error.startswith("the reward check sent an unreadable "
+                                                       "reply at sample 0")
+
+
+def test_forked_children_are_ended_with_the_check(tmp_path):
+    marker = tmp_path / "alive"
+    check = check_reward_code(code(f"""
+        import os, time
+        def reward_function(params):
+            if os.fork() == 0:
+                time.sleep(1.5)
+                open({str(marker)!r}, "w").close()
+                os._exit(0)
+            return 1.0
+    """), SAMPLES[:1])
+    assert check.ok
+    time.sleep(2.0)
+    assert not marker.exists()  # the group was killed with the worker

@@ -207,8 +207,9 @@ async def test_main_logs_connections_to_stderr(keys):
             server.kill()
             await server.wait()
     fingerprint = keys["client"].get_fingerprint()
-    assert re.search(rf"connected: user racer key {re.escape(fingerprint)} from "
-                     r"\[127\.0\.0\.1\]:\d+", log), log
+    assert re.search(rf"connected: user racer key {re.escape(fingerprint)} \(workspace "
+                     r"key-[0-9a-f]{16}, authorized_keys line 1\) from \[127\.0\.0\.1\]:\d+",
+                     log), log
     assert "PRIVATE KEY" not in log
     pid = int(re.search(r"started pid (\d+)", log)[1])
     with pytest.raises(ProcessLookupError):
@@ -227,3 +228,359 @@ async def test_typeahead_reaches_the_child(keys):
     finally:
         acceptor.close()
         await acceptor.wait_closed()
+
+
+# --- a service one can offer: sandbox, workspaces, key options, caps ----------------------------
+
+# What a served process can see: its folder, HOME, environment names, and the files named in
+# argv (readable or not); it then exits with the number typed.
+SEE = r"""
+import json, os, sys
+def readable(p):
+    try:
+        return open(p).read().strip()
+    except OSError as exc:
+        return type(exc).__name__
+print("SEE " + json.dumps({"cwd": os.getcwd(), "home": os.environ.get("HOME"),
+      "env": sorted(os.environ), "files": [readable(p) for p in sys.argv[1:]]}), flush=True)
+sys.exit(int(sys.stdin.readline()))
+"""
+SERVED_ENV = {"PATH", "HOME", "USER", "LOGNAME", "TERM", "TMPDIR", "LANG", "PYTHONPATH",
+              "DRTUI_WORKSPACE_ONLY", "COLORTERM"}
+
+
+def add_key(keys, comment: str, options: str = ""):
+    """A new client key, appended to authorized_keys with `options` and `comment`."""
+    key = asyncssh.generate_private_key("ssh-ed25519", comment=comment)
+    line = key.export_public_key().decode().strip()
+    with open(keys["dir"] / "authorized_keys", "a") as f:
+        f.write(f"{options} {line}\n" if options else f"{line}\n")
+    return key
+
+
+async def see(conn, *files, size=TERM_SIZE) -> tuple[dict, object, Term]:
+    proc = await conn.create_process(term_type="xterm", term_size=size, encoding=None)
+    term = Term(proc)
+    await term.wait_for("SEE {", 20)
+    await term.wait_for("}", 5)
+    line = term.text.split("SEE ", 1)[1].splitlines()[0]
+    import json
+    return json.loads(line), proc, term
+
+
+async def test_one_workspace_per_key_clean_env_and_nothing_outside(keys, monkeypatch):
+    monkeypatch.setenv("DRTUI_SERVER_SECRET", "hunter2")
+    secret = keys["dir"] / "secret.txt"
+    secret.write_text("server secret")
+    alice, bob = add_key(keys, "alice"), add_key(keys, "bob")
+    alice2 = add_key(keys, "alice")  # a second key of the same person: the same workspace
+    odd = add_key(keys, "../../etc")  # not a plain name: a workspace from its fingerprint
+    root = keys["dir"] / "served"
+    acceptor, port = await start(keys, workspace=root,
+                                 command=[sys.executable, "-c", SEE, str(secret),
+                                          str(root / "bob" / "note.txt")])
+    (root / "bob").mkdir(parents=True)
+    (root / "bob" / "note.txt").write_text("bob's")
+    try:
+        async with await connect(keys, port, client_keys=[alice]) as conn:
+            seen, proc, _ = await see(conn)
+            assert seen["cwd"] == seen["home"] == str(root / "alice")
+            assert set(seen["env"]) <= SERVED_ENV | {"PWD", "SHLVL", "_"}, seen["env"]
+            assert seen["files"] == ["FileNotFoundError", "FileNotFoundError"]
+            proc.stdin.write(b"0\r")
+        async with await connect(keys, port, client_keys=[alice2]) as conn:
+            assert (await see(conn))[0]["cwd"] == str(root / "alice")
+        async with await connect(keys, port, client_keys=[bob]) as conn:
+            seen, _, _ = await see(conn)
+            assert seen["cwd"] == str(root / "bob") and seen["files"][1] == "bob's"
+        async with await connect(keys, port, client_keys=[odd]) as conn:
+            seen, _, _ = await see(conn)
+            assert re.fullmatch(re.escape(str(root)) + r"/key-[0-9a-f]{16}", seen["cwd"])
+        await gone(acceptor)
+    finally:
+        acceptor.close()
+        await acceptor.wait_closed()
+
+
+async def test_without_the_sandbox_the_same_probe_sees_outside(keys):
+    """The control: the probe above can fail. Unsafe mode still has a clean environment."""
+    secret = keys["dir"] / "secret.txt"
+    secret.write_text("server secret")
+    acceptor, port = await start(keys, workspace=keys["dir"] / "served", sandbox=False,
+                                 command=[sys.executable, "-c", SEE, str(secret)])
+    try:
+        async with await connect(keys, port) as conn:
+            seen, _, _ = await see(conn)
+            assert seen["files"] == ["server secret"]
+            assert "DRTUI_SERVER_SECRET" not in seen["env"]
+    finally:
+        acceptor.close()
+        await acceptor.wait_closed()
+
+
+async def test_key_options_are_honoured_or_the_key_refused(keys):
+    forced = add_key(keys, "forced", 'command="/bin/false",no-pty,restrict')
+    restricted = add_key(keys, "restricted", "restrict")
+    expiring = add_key(keys, "expiring", 'expiry-time="20300101"')
+    elsewhere = add_key(keys, "elsewhere", 'from="10.9.9.9"')
+    ok = add_key(keys, "ok", 'restrict,pty,from="127.0.0.1"')
+    acceptor, port = await start(keys, workspace=keys["dir"] / "served",
+                                 command=[sys.executable, "-c", PROBE])
+    try:
+        for key, why in ((forced, "may only run '/bin/false' (command= in authorized_keys)"),
+                         (restricted, "may not open a terminal (restrict without pty"),
+                         (expiring, "option expiry-time is not one drtui serve-ssh can honour")):
+            async with await connect(keys, port, client_keys=[key]) as conn:
+                proc = await conn.create_process(term_type="xterm", term_size=TERM_SIZE)
+                await asyncio.wait_for(proc.wait_closed(), 10)
+                stderr = await proc.stderr.read()
+                assert proc.exit_status == 1 and why in stderr, stderr
+                assert "the key is refused" in stderr
+        with pytest.raises(asyncssh.PermissionDenied):
+            await connect(keys, port, client_keys=[elsewhere])
+        assert acceptor.children.spawned == []
+        async with await connect(keys, port, client_keys=[ok]) as conn:
+            proc = await conn.create_process(term_type="xterm", term_size=TERM_SIZE,
+                                             encoding=None)
+            await Term(proc).wait_for("size=100x30", 20)
+            proc.stdin.write(b"5\r")
+            await asyncio.wait_for(proc.wait_closed(), 10)
+            assert proc.exit_status == 5
+    finally:
+        acceptor.close()
+        await acceptor.wait_closed()
+
+
+async def test_session_connection_size_and_idle_caps(keys):
+    a, b, c = add_key(keys, "a"), add_key(keys, "b"), add_key(keys, "c")
+    limits = serve_mod.Limits(sessions=2, sessions_per_key=1, connections=4, idle_s=0)
+    acceptor, port = await start(keys, workspace=keys["dir"] / "served", limits=limits,
+                                 command=[sys.executable, "-c", PROBE])
+    try:
+        async def session(conn, size=TERM_SIZE):
+            proc = await conn.create_process(term_type="xterm", term_size=size, encoding=None)
+            return proc, Term(proc)
+
+        async def refused(conn) -> str:
+            proc = await conn.create_process(term_type="xterm", term_size=TERM_SIZE)
+            await asyncio.wait_for(proc.wait_closed(), 10)
+            assert proc.exit_status == 1
+            return await proc.stderr.read()
+
+        async with await connect(keys, port, client_keys=[a]) as ca, \
+                await connect(keys, port, client_keys=[b]) as cb, \
+                await connect(keys, port, client_keys=[c]) as cc:
+            # a 10000x10000 terminal is served at the server's largest, and said so
+            big, big_term = await session(ca, (10000, 10000))
+            await big_term.wait_for("size=500x200", 20)
+            note = (await asyncio.wait_for(big.stderr.read(4096), 5)).decode()
+            assert "terminal 10000x10000 -> 500x200: the server's limit is 500x200" in note
+            big.change_terminal_size(100000, 100000)  # once dropped the connection
+            mark = len(big_term.raw)
+            big.change_terminal_size(120, 40)
+            await big_term.wait_for("size=120x40", 10, since=mark)
+            assert "this key has 1 sessions open, the server's limit" in await refused(ca)
+            other, other_term = await session(cb)
+            await other_term.wait_for("size=100x30", 20)
+            assert "the server has 2 sessions open, its limit" in await refused(cc)
+            big.stdin.write(b"0\r")  # one ends: its place is free again
+            await asyncio.wait_for(big.wait_closed(), 10)
+            third, third_term = await session(cc)
+            await third_term.wait_for("size=100x30", 20)
+            assert len(acceptor.children.live) == 2
+            # a fourth connection is the last allowed; the fifth is closed at once
+            async with await connect(keys, port, client_keys=[a]):
+                with pytest.raises((asyncssh.Error, OSError, asyncio.TimeoutError)):
+                    await connect(keys, port, client_keys=[a])
+        await gone(acceptor)
+    finally:
+        acceptor.close()
+        await acceptor.wait_closed()
+
+
+async def test_idle_sessions_are_hung_up(keys):
+    limits = serve_mod.Limits(idle_s=1.0)
+    acceptor, port = await start(keys, workspace=keys["dir"] / "served", limits=limits,
+                                 command=[sys.executable, "-c", PROBE])
+    try:
+        async with await connect(keys, port) as conn:
+            proc = await conn.create_process(term_type="xterm", term_size=TERM_SIZE,
+                                             encoding=None)
+            term = Term(proc)
+            await term.wait_for("size=100x30", 20)
+            started = time.monotonic()
+            for _ in range(3):  # input keeps it alive past the limit
+                await asyncio.sleep(0.5)
+                proc.stdin.write(b"1")
+            await asyncio.wait_for(proc.wait_closed(), 10)
+            assert time.monotonic() - started > 2.0
+            stderr = (await proc.stderr.read()).decode()
+            assert "no input for 1 s: disconnected" in stderr and proc.exit_signal[0] == "HUP"
+        await gone(acceptor)
+    finally:
+        acceptor.close()
+        await acceptor.wait_closed()
+
+
+FAKE_BWRAP = r"""#!{python}
+# Pretends to be bwrap but sandboxes nothing: runs what follows "--" {how}.
+import os, sys
+args = sys.argv[1:]
+env = {{}}
+for i, a in enumerate(args):
+    if a == "--setenv":
+        env[args[i + 1]] = args[i + 2]
+env.update({extra})
+cmd = args[args.index("--") + 1:]
+os.execve(cmd[0], cmd, env)
+"""
+
+
+@pytest.mark.parametrize("extra,why", [
+    ('{"AWS_SECRET_ACCESS_KEY": "x"}', "the sandbox leaks environment variables: "
+                                       "AWS_SECRET_ACCESS_KEY"),
+    ("{}", "the sandbox can see files outside the workspace"),
+])
+async def test_the_server_refuses_to_start_without_a_working_sandbox(keys, extra, why):
+    from drtui.sandbox import sandbox_problem
+
+    fake = keys["dir"] / "bwrap"
+    fake.write_text(FAKE_BWRAP.format(python=sys.executable, how="as is", extra=extra))
+    fake.chmod(0o755)
+    problem = sandbox_problem(keys["dir"] / "served", [keys["dir"] / "authorized_keys"],
+                              bwrap=str(fake))
+    assert problem and problem.startswith(why), problem
+    assert "not installed" in sandbox_problem(keys["dir"], [], bwrap="no-such-bwrap")
+    assert sandbox_problem(keys["dir"] / "served", [keys["dir"] / "authorized_keys"]) is None
+
+
+async def test_main_refuses_to_serve_unsafe_unless_told(keys, tmp_path):
+    d = keys["dir"]
+    base = (f"port=0, host_key={str(d / 'host_key')!r}, "
+            f"authorized_keys={str(d / 'authorized_keys')!r}, host='127.0.0.1', "
+            f"workspace={str(tmp_path / 'served')!r}")
+    env = dict(os.environ, PATH=str(tmp_path / "empty"))  # no bwrap to be found
+    done = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import argparse, sys; from drtui.serve import main; "
+        f"sys.exit(main(argparse.Namespace({base})))", stderr=asyncio.subprocess.PIPE, env=env)
+    err = (await asyncio.wait_for(done.stderr.read(), 30)).decode()
+    assert await done.wait() == 1
+    assert "bubblewrap (bwrap) is not installed" in err and "refusing to serve" in err
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import argparse, sys; from drtui.serve import main; "
+        f"sys.exit(main(argparse.Namespace({base}, unsafe_no_sandbox=True)))",
+        stderr=asyncio.subprocess.PIPE, env=env)
+    try:
+        warning = (await asyncio.wait_for(server.stderr.readline(), 20)).decode()
+        assert "serving WITHOUT a sandbox (--unsafe-no-sandbox)" in warning
+    finally:
+        server.terminate()
+        await server.wait()
+
+
+# --- the real studio, served: typed reward code and path fields --------------------------------
+
+STUDIO_SIZE = (160, 50)
+CTRL_N, SHIFT_TAB, CTRL_A, CTRL_K = b"\x0e", b"\x1b[Z", b"\x01", b"\x0b"
+
+
+def served_session(workspace, name="served-model"):
+    """A session with inline reward code in the served workspace."""
+    from drtui.session.starter import starter
+    from drtui.session.store import save, to_data
+    from drtui.session.validate import problems_in
+
+    data = to_data(starter(name))
+    data["reward"] = {"code": "def reward_function(params):\n    return 1.0\n"}
+    session, problems = problems_in(data)
+    assert not problems
+    workspace.mkdir(parents=True, exist_ok=True)
+    save(session, workspace / f"{name}.toml")
+
+
+async def studio_at_step(conn, steps: int) -> tuple[object, Term]:
+    """The served app with the workspace's session opened and `steps` wizard steps on."""
+    from drtui.screens.steps import STEPS
+
+    proc = await conn.create_process(term_type="xterm-256color", term_size=STUDIO_SIZE,
+                                     encoding=None)
+    term = Term(proc)
+    await term.wait_for("served-model.toml", 40)
+    for step in range(steps + 1):
+        mark = len(term.raw)
+        proc.stdin.write(CTRL_N if step else b"\r")  # open the highlighted session, then on
+        await term.wait_for(STEPS[step].title, 30, since=mark)
+        await asyncio.sleep(0.3)
+    return proc, term
+
+
+@pytest.mark.parametrize("sandbox,expected", [(True, "env=None file=unreadable"),
+                                              (False, "env=None file=server-secret")])
+async def test_reward_code_typed_in_the_studio_sees_nothing_outside(keys, monkeypatch,
+                                                                    sandbox, expected):
+    monkeypatch.setenv("DRTUI_SERVER_SECRET", "hunter2")
+    secret = keys["dir"] / "secret.txt"
+    secret.write_text("server-secret")
+    key = add_key(keys, "racer")
+    root = keys["dir"] / "served"
+    served_session(root / "racer")
+    acceptor, port = await start(keys, workspace=root, sandbox=sandbox)
+    try:
+        async with await connect(keys, port, client_keys=[key]) as conn:
+            proc, term = await studio_at_step(conn, 5)
+            proc.stdin.write(b"\t")  # from the source choice into the editor
+            for _ in range(10):  # once focused, enter there opens a line above the code
+                mark = len(term.raw)
+                proc.stdin.write(b"\r")
+                try:
+                    await term.wait_for("2  def reward_function(params):", 3, since=mark)
+                    break
+                except AssertionError:
+                    continue
+            mark = len(term.raw)
+            line = (f'import os; R = os.environ.get("DRTUI_SERVER_SECRET"); F = open({str(secret)!r}'
+                    f').read().strip() if os.access({str(secret)!r}, os.R_OK) else "unreadable"; '
+                    'raise RuntimeError(f"env={R} file={F}")\r')
+            proc.stdin.write(line.encode())
+            await term.wait_for(f"RuntimeError: {expected}", 40, since=mark)
+            assert "hunter2" not in term.text
+        await gone(acceptor)
+    finally:
+        acceptor.close()
+        await acceptor.wait_closed()
+
+
+async def test_path_fields_outside_the_workspace_are_refused(keys):
+    key = add_key(keys, "racer")
+    root = keys["dir"] / "served"
+    served_session(root / "racer")
+    acceptor, port = await start(keys, workspace=root)
+    try:
+        async with await connect(keys, port, client_keys=[key]) as conn:
+            proc, term = await studio_at_step(conn, 7)
+            await asyncio.sleep(0.5)
+            assert not term.seen("until they are fixed")  # the session has no problem
+            proc.stdin.write(SHIFT_TAB + SHIFT_TAB)  # from Save back to the session file
+            await asyncio.sleep(1.0)
+            for text in (b"../outside.toml", str(keys["dir"] / "abs.toml").encode()):
+                mark = len(term.raw)
+                proc.stdin.write(CTRL_A + CTRL_K + text)
+                # the review's summary (its long lines wrap: the first one says it)
+                await term.wait_for("nothing is saved or written until they are fixed", 20,
+                                    since=mark)
+                assert term.seen("is outside", since=mark)
+                mark = len(term.raw)
+                proc.stdin.write(b"\x13")  # ctrl+s
+                await term.wait_for("Not saved", 20, since=mark)
+            proc.stdin.write(b"\t" + CTRL_A + CTRL_K + b"../../out")  # the output folder
+            await asyncio.sleep(0.5)
+            mark = len(term.raw)
+            proc.stdin.write(b"\x07")  # ctrl+g
+            await term.wait_for("Nothing written", 20, since=mark)
+        await gone(acceptor)
+    finally:
+        acceptor.close()
+        await acceptor.wait_closed()
+    assert not (root / "outside.toml").exists() and not (keys["dir"] / "abs.toml").exists()
+    assert not (keys["dir"] / "out").exists()
+    assert sorted(p.name for p in (root / "racer").iterdir()) == ["served-model.toml"]

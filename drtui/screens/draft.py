@@ -49,6 +49,9 @@ class Draft:
     output_dir: Path | None = None  # None: a folder named after the model beside the session
     version: int = 0  # bumped by every edit; caches key on it
     saved_version: int | None = None
+    workspace: Path | None = None  # set where every path must stay inside it (served)
+    # served: places this draft may replace (opened from, saved to, written, or confirmed)
+    replace_ok: set[Path] = field(default_factory=set)
     _cache: tuple[Any, Any, list] | None = field(default=None, repr=False)
     _parsed: tuple[int, Any] | None = field(default=None, repr=False)
     _saved_data: str | None = field(default=None, repr=False)  # _canonical(data) when saved
@@ -127,7 +130,24 @@ class Draft:
             if result is not None and result[0] == self.reward_key():
                 problems += [p for p in result[1].problems if p not in problems]
             self._cache = ((self.version, id(result)), parsed.session, problems)
-        return self._cache[1], self._cache[2]
+        return self._cache[1], self._cache[2] + self._path_problems()
+
+    def _path_problems(self) -> list:
+        """Where a served drtui would save, write or read outside its workspace (not cached:
+        the paths change without an edit of the data)."""
+        if self.workspace is None:
+            return []
+        from drtui.session.validate import Problem
+        from drtui.workspace_paths import outside_problem
+
+        paths = [("session_file", "the session file", self.session_path),
+                 ("output_folder", "the output folder", self.out_dir)]
+        reward_file = self.get("reward.file", fallback=None)
+        if isinstance(reward_file, str) and reward_file.strip():
+            paths.append(("reward.file", "the reward file",
+                          self.session_path.parent / Path(reward_file).expanduser()))
+        return [Problem(key, message) for key, what, path in paths
+                if (message := outside_problem(what, path, self.workspace))]
 
     def problems(self) -> list:
         return self.check()[1]

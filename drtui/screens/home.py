@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from drtui.textsafe import printable
 from drtui.widgets.key_footer import KeyFooter
 
 RESUME = "__resume__"
@@ -30,7 +31,7 @@ def session_summary(path: Path) -> str:
     parts = [str(data["model"].get("name", "?")),
              str(data.get("track", {}).get("world", "reInvent2019_track")),
              str(data.get("training", {}).get("algorithm", "clipped_ppo"))]
-    return " · ".join(parts)
+    return printable(" · ".join(parts))
 
 
 class HomeScreen(Screen):
@@ -75,11 +76,12 @@ class HomeScreen(Screen):
         draft = app.draft
         if draft is not None:
             state = "unsaved changes" if draft.dirty else "saved"
-            options.append(Option(Text.assemble(("↩ Resume ", "bold"), draft.model_name,
-                                                f"  ({state})"), id=RESUME))
-        width = max((len(p.name) for p in files), default=0) + 2
+            options.append(Option(Text.assemble(("↩ Resume ", "bold"),
+                                                printable(draft.model_name), f"  ({state})"),
+                                  id=RESUME))
+        width = max((len(printable(p.name)) for p in files), default=0) + 2
         for path in files:
-            options.append(Option(Text.assemble((f"{path.name:<{width}}", "bold"),
+            options.append(Option(Text.assemble((f"{printable(path.name):<{width}}", "bold"),
                                                 session_summary(path)), id=path.name))
         sessions = self.query_one("#sessions", OptionList)
         sessions.clear_options()

@@ -56,12 +56,17 @@ class ImportDialog(ModalScreen):
         from drtui.errors import InvalidInput
         from drtui.files.importer import import_folder
         from drtui.screens.draft import Draft
+        from drtui.workspace_paths import outside_problem
 
-        folder = Path(self.query_one("#import-folder", Input).value.strip()).expanduser()
+        text = self.query_one("#import-folder", Input).value.strip()
         name = self.query_one("#import-name", Input).value.strip() or None
         problem = self.query_one("#import-problem", Static)
-        if not str(folder) or str(folder) == ".":
+        if not text or text == ".":
             problem.update("✗ give the folder to import")
+            return
+        folder = Path(text).expanduser()
+        if refused := outside_problem("the folder", folder, self.workspace):
+            problem.update(f"✗ {refused}")
             return
         try:
             session, notes = import_folder(folder, name)

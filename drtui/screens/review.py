@@ -142,8 +142,9 @@ class ReviewStep(WizardStep):
     # --- paths and buttons ------------------------------------------------------------------
 
     def _path(self, text: str) -> Path:
-        path = Path(text.strip()).expanduser()
-        return path if path.is_absolute() else self.app.workspace / path
+        from drtui.workspace_paths import field_path
+
+        return field_path(text, self.app.workspace)  # served: outside is a draft problem
 
     @on(Input.Changed, "#session-path")
     def _session_path(self, event: Input.Changed) -> None:
@@ -151,6 +152,7 @@ class ReviewStep(WizardStep):
         if event.value.strip() and path != self.draft.session_path:
             self.draft.session_path = path
             self.draft.saved_version = None  # a new file: not saved there yet
+            self._summary()
 
     @on(Input.Changed, "#output-dir")
     def _output_dir(self, event: Input.Changed) -> None:

@@ -133,6 +133,8 @@ class RewardStep(WizardStep):
         if event.value is Select.NULL or event.value == self.draft.get("reward.template",
                                                                       fallback=None):
             return
+        if self._source() != "template":  # the Select's first Changed, on mount: not a pick
+            return
         self.draft.replace("reward", {"template": event.value})
         await self._build_params()
         self.show_problems()

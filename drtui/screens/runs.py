@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
+from drtui.textsafe import printable
 from drtui.widgets.key_footer import KeyFooter
 
 REFRESH_S = 2.0
@@ -30,9 +31,10 @@ def run_row(run) -> tuple:
     state = run.state
     created = state.get("created")
     when = time.strftime("%m-%d %H:%M", time.localtime(created)) if created else ""
-    return (Text(run.id, style="bold"), f"{STATUS_MARKS.get(run.status, '?')} {run.status}",
-            str(state.get("iteration", "")), when,
-            f"{state.get('provider', '?')}/{state.get('runner', '?')}")
+    return (Text(printable(run.id), style="bold"),
+            printable(f"{STATUS_MARKS.get(run.status, '?')} {run.status}"),
+            printable(state.get("iteration", "")), when,
+            printable(f"{state.get('provider', '?')}/{state.get('runner', '?')}"))
 
 
 class RunsScreen(Screen):

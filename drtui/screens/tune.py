@@ -265,9 +265,12 @@ class TuneScreen(Screen):
             self.notify("Name the file to save the best session to.", title="✗ Not saved",
                         severity="error")
             return
-        path = Path(text).expanduser()
-        if not path.is_absolute():
-            path = self.workspace / path
+        from drtui.workspace_paths import field_path, outside_problem
+
+        path = field_path(text, self.workspace)
+        if refused := outside_problem("the file", path, self.workspace):
+            self.notify(refused, title="✗ Not saved", severity="error")
+            return
         try:
             best, written = save_best(self.study, path, base_session=self.session_path)
         except DrtuiError as exc:

@@ -20,6 +20,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 
+from drtui.textsafe import printable
 from drtui.widgets.log_view import LogView, mark
 from drtui.widgets.run_charts import RunCharts
 from drtui.widgets.run_model import RunModel, load_history
@@ -81,7 +82,7 @@ def status_text(model: RunModel, now: float) -> Text:
     """Two lines: state and counters with time; learning figures, backend and cost."""
     p = model.progress
     last = p.last
-    state = p.status
+    state = printable(p.status)  # state.json and the log are not drtui's to trust
     text = Text(no_wrap=True, overflow="ellipsis")
     style = {"failed": "bold red", "finished": "bold green", "running": "bold",
              "stopped": "yellow"}.get(state, "")
@@ -96,19 +97,20 @@ def status_text(model: RunModel, now: float) -> Text:
              ("completion", _pct(last.completion_rate if last else None, 100.0)),
              ("best eval", _pct(p.best_eval_progress))]
     if p.stage is not None:  # curriculum
-        parts.insert(0, ("stage", f"{p.stage.index}/{p.stage.total} {p.stage.name}"))
+        parts.insert(0, ("stage", printable(f"{p.stage.index}/{p.stage.total} {p.stage.name}")))
     if p.tasks:  # multi-task: each world's last mean progress
-        parts.append(("tasks", " ".join(f"{name}={_pct(v)}" for name, v in p.tasks.items())))
+        parts.append(("tasks", printable(" ".join(f"{name}={_pct(v)}"
+                                                  for name, v in p.tasks.items()))))
     if model.provider and (model.provider != "local" or model.runner != "embedded"):
         where = f"{model.provider}/{model.runner}" + (f" on {model.host}" if model.host else "")
-        parts.append(("backend", where))
+        parts.append(("backend", printable(where)))
     if model.cost is not None:
         parts.append(("cost", f"${model.cost.dollars:.2f} (${model.cost.per_hour:.2f}/h)"))
     for i, (key, value) in enumerate(parts):
         text.append(("  " if i else "") + f"{key} ", style="dim")
         text.append(value, style="bold")
     if state == "failed" and model.error:
-        text.append(f"  ✗ {model.error}", style="red")
+        text.append(f"  ✗ {printable(model.error)}", style="red")
     return text
 
 
