@@ -129,7 +129,7 @@ def test_car_graph_through_openvino_matches_torch(network, algorithm, sensors, s
 @pytest.mark.parametrize("case", CASES[:1] + CASES[3:], ids=lambda c: c[0].lower())
 def test_tensorflow_loads_the_car_graph_and_agrees(case):
     """The car's other converter path (TFLite) starts from TensorFlow: the GraphDef imports into
-    real TensorFlow and gives torch's outputs (runs where the `tensorflow` extra is installed)."""
+    real TensorFlow and gives torch's outputs (tensorflow-cpu is in the test extra)."""
     tf = pytest.importorskip("tensorflow")
     network, algorithm, sensors, size, spec = case
     net, build = built(*case)

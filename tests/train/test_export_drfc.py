@@ -82,7 +82,7 @@ def test_drtuis_reader_gives_the_policy_back(tmp_path, fixture, sensors):
 
 
 def test_tensorflow_reads_the_checkpoint(tmp_path):
-    """TensorFlow's own reader (the `tensorflow` extra): every tensor, its dtype and values."""
+    """TensorFlow's own reader (in the test extra): every tensor, its dtype and values."""
     tf = pytest.importorskip("tensorflow")
     net, build = ppo(*CASES["deep"])
     tensors = coach_tensors(net, build, 4321)
