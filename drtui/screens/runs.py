@@ -49,12 +49,12 @@ class RunsScreen(Screen):
                 tooltip="Open the highlighted run in the monitor."),
         Binding("ctrl+e", "resume_run", "Resume", id="runs-resume",
                 tooltip="Resume a stopped or killed run from its last checkpoint."),
-        Binding("ctrl+x", "stop_run", "Stop run", id="runs-stop",
+        Binding("ctrl+x", "stop_run", "Stop", id="runs-stop",
                 tooltip="Stop the highlighted run: final checkpoint, then end (asks first)."),
         Binding("ctrl+a", "analyze_run", "Analyse", id="runs-analyze",
                 tooltip="Analyse the highlighted run: iterations, episodes, laps, evaluation, "
                         "the track with a reward heatmap, actions per section."),
-        Binding("ctrl+k", "export_car", "Car file", id="runs-export-car",
+        Binding("ctrl+k", "export_car", "Car", id="runs-export-car",
                 tooltip="Write the physical car's model (.tar.gz) of the highlighted run's best "
                         "checkpoint to exports/<run>/, checked through OpenVINO."),
         Binding("escape", "back", "Back", id="runs-back", tooltip="Back to the previous screen."),
