@@ -214,14 +214,20 @@ def _tree_simtraces(tree: Tree, pattern: str):
     return _concat(frames)
 
 
+def eval_stream(name: str) -> str:
+    """One name for an evaluation's simtrace folder and its metrics file, as DeepRacerLog names
+    the stream: DRfC's evaluation-<stamp>/ and EvaluationMetrics-<stamp>.json, the console's
+    <stamp>-<id>/ and evaluation-<stamp>-<id>.json are all <stamp> (14 digits); DeepRacer on
+    AWS's names have no such stamp and stay whole."""
+    return re.sub(r"^(?:evaluation-|EvaluationMetrics-)?(\d{14})(?:-.*)?$", r"\1", name)
+
+
 def _tree_eval_simtraces(tree: Tree):
     frames = []
     for rel in tree.match(r"evaluation-simtrace/\d+-iteration\.csv$"):
         with tree.open(rel) as fh:
             df = simtrace.read_csv(fh)
-        stream = rel.split("/evaluation-simtrace/")[0].split("/")[-1]
-        # DRfC's evaluation-<YYYYmmddHHMMSS>/: the stamp names it, as in DeepRacerLog
-        df["stream"] = re.sub(r"^evaluation-(\d{14})$", r"\1", stream)
+        df["stream"] = eval_stream(rel.split("/evaluation-simtrace/")[0].split("/")[-1])
         frames.append(df)
     df = _concat(frames)
     return None if df is None else df.sort_values(["stream", "episode", "steps"],
@@ -246,7 +252,7 @@ def _tree_metrics(tree: Tree, loaded: Loaded) -> None:
             m = _WORKER_METRICS.search(rel)
             training.append((int(m.group(1) or 0) if m else 0, doc))
         else:
-            evaluation.append((Path(rel).stem, doc))
+            evaluation.append((eval_stream(Path(rel).stem), doc))
     loaded.metrics = metrics_frame(training) if training else None
     loaded.eval_metrics = eval_metrics_frame(evaluation) if evaluation else None
 
