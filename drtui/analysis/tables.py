@@ -144,6 +144,9 @@ def iterations(loaded, eps=None):
             cols = ["iteration"] + [c for c in evals.columns if str(c).startswith("eval_")]
             if len(cols) > 1:
                 out = out.merge(evals[cols], on="iteration", how="left")
+        if loaded.iteration_events and len(out):  # a training log's policy loss and entropy
+            updates = iterations_from_log(None, loaded.iteration_events)
+            out = out.merge(updates, on="iteration", how="left")
         return out
     if loaded.metrics is not None:
         return iterations_from_metrics(loaded.metrics)
