@@ -65,7 +65,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     report = _report(args)
     written = []
     if args.plots:
-        from drtui.analysis.pictures import write_all
+        from drtui.analysis.figures import write_all
 
         written = write_all(Path(args.plots), report)
     if args.json:

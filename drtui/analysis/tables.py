@@ -233,7 +233,7 @@ def action_labels(steps):
             i = np.flatnonzero(act == a)[0]
             names[a] = f"{a}: {steer[i]:+.0f}° {speed[i]:.2f} m/s"
         return np.array([names[a] for a in keys], object)
-    s = np.round(steer / 10.0) * 10.0
+    s = np.round(steer / 10.0) * 10.0 + 0.0  # + 0.0: no "-0°"
     v = np.round(speed * 2.0) / 2.0
     return np.char.add(np.char.add(np.char.mod("%+.0f° ", s), np.char.mod("%.1f", v)),
                        " m/s").astype(object)
