@@ -158,6 +158,9 @@ MEASURES = {  # column of the steps, colour bar label, statistic per cell
     "speed": ("speed", "Mean commanded speed (m/s)", "mean"),
     "steering": ("steering_angle", "Mean steering angle (degrees)", "mean"),
     "action": ("action", "Most frequent action (index)", "mode"),
+    "future": (None, "Mean discounted future reward", "mean"),
+    "new_reward": (None, "Mean re-scored reward (--reward)", "mean"),
+    "slide": (None, "Mean slide: heading against travel (degrees)", "mean"),
 }
 
 
@@ -295,6 +298,75 @@ def evaluation_laps(eval_steps, route, eval_eps, limit: int = 6):
     return fig
 
 
+# -- log-guru's views --------------------------------------------------------------------------
+
+def exits(ex, route):
+    """Where episodes ended, a marker per cause."""
+    fig = _figure(10, 7, "Where episodes end, by cause")
+    ax = fig.subplots()
+    _track(ax, route)
+    for i, (cause, part) in enumerate(ex.groupby("cause", sort=True)):
+        ax.scatter(part["x"], part["y"], marker=STYLES[i % len(STYLES)][1], s=30,
+                   color=f"C{i}", edgecolor="black", linewidth=0.4,
+                   label=f"{cause.replace('_', ' ')} ({len(part)})")
+    ax.set_title(f"last step of {len(ex)} episodes")
+    ax.legend(fontsize="small", loc="upper right")
+    return fig
+
+
+def sector_times(sectors, best_possible: float, laps: int):
+    """Per sector: the fastest time of any complete lap and the median, and the lap the fastest
+    sectors make together."""
+    fig = _figure(11, 5, f"Sector times of {laps} complete laps: best possible lap "
+                         f"{best_possible:.3f} s")
+    ax = fig.subplots()
+    x = sectors["sector"].to_numpy()
+    ax.bar(x - 0.2, sectors["best"], width=0.4, color="C0", hatch="//", edgecolor="black",
+           label="fastest")
+    ax.bar(x + 0.2, sectors["median"], width=0.4, color="C1", hatch="..", edgecolor="black",
+           label="median")
+    for xi, b, e in zip(x, sectors["best"], sectors["best_episode"]):
+        ax.annotate(f"ep {int(e)}", (xi - 0.2, b), ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(x)
+    _label(ax, "the fastest sector's episode above its bar", "Track sector",
+           "Time in the sector (s)")
+    return fig
+
+
+def starts(table):
+    """Progress and completion per starting waypoint (training starts rotate round the track)."""
+    fig = _figure(11, 7, "Progress per starting point")
+    ax, ax2 = fig.subplots(2, 1, sharex=True)
+    ax.bar(table["start_at"], table["progress_mean"], color="C0", hatch="//",
+           edgecolor="black", label="mean progress of the episodes starting there")
+    ax.set_ylim(0, 105)
+    _label(ax, "", "Starting waypoint", "Mean progress (%)")
+    ax2.bar(table["start_at"], 100 * table["completion_rate"], color="C1", hatch="..",
+            edgecolor="black", label="episodes completing a lap")
+    ax2.set_ylim(0, 105)
+    _label(ax2, "", "Starting waypoint", "Laps completed (%)")
+    return fig
+
+
+def compare(reports, names: list[str]):
+    """Several runs side by side: progress, completion rate and best lap per iteration."""
+    fig = _figure(15, 5, f"{len(reports)} runs compared")
+    axes = fig.subplots(1, 3)
+    for i, (name, r) in enumerate(zip(names, reports)):
+        it = r.iterations
+        if not len(it):
+            continue
+        x = it["iteration"].to_numpy()
+        for ax, col, scale in ((axes[0], "progress_mean", 1), (axes[1], "completion_rate", 100),
+                               (axes[2], "lap_time_min", 1)):
+            if col in it:
+                _line(ax, x, scale * it[col].to_numpy(float), i, name)
+    _label(axes[0], "Mean progress per iteration", "Iteration", "Progress (%)")
+    _label(axes[1], "Completion rate per iteration", "Iteration", "Laps completed (%)")
+    _label(axes[2], "Fastest lap per iteration", "Iteration", "Lap time (s)")
+    return fig
+
+
 # -- all of them -----------------------------------------------------------------------------
 
 def figures(report) -> dict[str, object]:
@@ -314,12 +386,21 @@ def figures(report) -> dict[str, object]:
         lap_values = tr[tr["complete"] == 1]["time"]
     if len(r.histogram[1]):
         out["lap-times.png"] = lap_times(lap_values)
-    if lo.has_steps and r.route is not None:
+    steps = r.steps
+    if steps is not None and len(steps) and r.route is not None:
         for measure in ("reward", "speed", "action"):
-            if measure == "action" and (lo.steps["action"] < 0).any():
+            if measure == "action" and (steps["action"] < 0).any():
                 continue  # continuous actions have no index
-            out[f"{measure}-heatmap.png"] = heatmap(lo.steps, r.route, measure)
-        out["best-laps.png"] = best_laps(lo.steps, r.route, r.episodes)
+            out[f"{measure}-heatmap.png"] = heatmap(steps, r.route, measure)
+        for measure, values in r.heatmaps.items():
+            out[f"{measure}-heatmap.png"] = heatmap(steps, r.route, measure, values=values)
+        out["best-laps.png"] = best_laps(steps, r.route, r.episodes)
+        out["exits.png"] = exits(r.exits, r.route)
+    if r.sectors is not None and len(r.sectors):
+        out["sector-times.png"] = sector_times(r.sectors, r.best_possible,
+                                               len(r.sector_times))
+    if r.starts is not None and len(r.starts):
+        out["starts.png"] = starts(r.starts)
     if len(r.actions):
         out["actions-per-section.png"] = actions_per_section(
             r.actions, None if r.route is None else len(r.route))

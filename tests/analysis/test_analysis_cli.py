@@ -78,8 +78,9 @@ def test_plots_are_pngs_with_content(sim_run, tmp_path, capsys):
     data = _json(capsys, sim_run, "--plots", out, "--sections", "5")
     names = sorted(p.name for p in out.iterdir())
     assert names == ["action-heatmap.png", "actions-per-section.png", "best-laps.png",
-                     "reward-heatmap.png", "reward-progress.png", "speed-heatmap.png",
-                     "training-progress.png", "training-quintiles.png"]  # no lap: no histogram
+                     "exits.png", "reward-heatmap.png", "reward-progress.png",
+                     "speed-heatmap.png", "starts.png", "training-progress.png",
+                     "training-quintiles.png"]  # no complete lap: no histogram, no sectors
     assert sorted(p.split("/")[-1] for p in data["plots"]) == names
     from matplotlib.image import imread
 

@@ -56,7 +56,8 @@ def test_every_training_figure_of_a_real_archive(archive_report, tmp_path):
     figs = figures.figures(archive_report)
     assert set(figs) == {"training-progress.png", "training-quintiles.png",
                          "reward-progress.png", "lap-times.png", "reward-heatmap.png",
-                         "speed-heatmap.png", "best-laps.png", "actions-per-section.png"}
+                         "speed-heatmap.png", "best-laps.png", "actions-per-section.png",
+                         "exits.png", "sector-times.png", "starts.png"}
     for name, fig in figs.items():
         check(fig, name)
     # the heat maps carry a colour bar with its measure; the laps legend names their times
