@@ -100,3 +100,18 @@ def test_separate_laps_each_start_at_their_prepare_row(console_logs):
     assert table["stream"].unique().tolist() == [CONSOLE[:14]]
     gap = table["time"].to_numpy(float) - table["trace_time"].to_numpy(float)
     assert ((gap > 0) & (gap < 0.1)).all(), gap
+
+
+def test_leaderboard_laps_run_on_one_clock():
+    """A real console leaderboard log: three continuous laps, one prepare row. Their times add up
+    to the span of the log's clock (deepracer-utils' own continuous-lap check) and equal
+    simulation_agg's."""
+    path = EVALUATION / "console-leaderboard-20220703172842-robomaker.log"
+    loaded = load(path)
+    eps = tables.episodes(loaded.steps)
+    assert eps["complete"].tolist() == [1, 1, 1]
+    t = loaded.steps["tstamp"]
+    assert eps["time"].sum() == pytest.approx(t.max() - t.min(), abs=1e-9)
+    expected = dr.AnalysisUtils.simulation_agg(dr.SimulationLogsIO.load_pandas(str(path)),
+                                               is_eval=True)
+    np.testing.assert_allclose(eps["time"], expected["time"], rtol=1e-12)
