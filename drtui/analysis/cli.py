@@ -202,7 +202,7 @@ def print_report(report, shown: int = 20) -> None:
 
     con = Console(highlight=False)
     lo = report.loaded
-    steps = len(lo.steps) if lo.has_steps else 0
+    steps = len(report.steps) if report.steps is not None else 0  # what the filters kept
     episodes = len(report.episodes)
     if not episodes and lo.log_episodes is not None:
         episodes = int((lo.log_episodes["phase"] == "training").sum())

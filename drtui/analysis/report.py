@@ -81,6 +81,9 @@ def build(loaded: Loaded, *, sections: int = 10, best_n: int = 3, bins: int = 10
 
         rescored, per_step = rescore(steps, eps, loaded.world, reward)
         steps = steps.assign(new_reward=per_step)
+    if (only or section) and steps is None:
+        raise InvalidInput([f"--only/--section: {loaded.path} has no per-step trace to filter "
+                            "(a simtrace CSV, a simulation log or an archive with them has)"])
     span = views.parse_section(section, n_wp)
     filters = []
     if steps is not None and (only or span):

@@ -115,3 +115,10 @@ def test_cli_views_and_runs_compared(layouts, tmp_path, capsys):
     reports = [build(load(DROA_ARCHIVE)), build(load(layouts["drfc-single"]))]
     check(figures.compare(reports, ["a", "b"]), "compare")
     assert tables.records(views.compare(reports, ["a", "b"]))[0]["episodes"] == 300
+
+
+def test_filters_need_a_step_trace(capsys):
+    from analysis_helpers import TRAINING_METRICS
+
+    assert main(["analyze", str(TRAINING_METRICS), "--only", "complete"]) == 2
+    assert "no per-step trace to filter" in capsys.readouterr().err
