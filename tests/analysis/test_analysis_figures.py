@@ -5,7 +5,7 @@ that differ by line style, marker or hatch, not by colour alone (readable in mon
 from __future__ import annotations
 
 import pytest
-from analysis_helpers import CONSOLE_EVAL_LOG, DROA_ARCHIVE, SIMTRACE
+from analysis_helpers import CONSOLE_EVAL_LOG, DROA_ARCHIVE
 
 from drtui.analysis import figures
 from drtui.analysis.load import load
@@ -13,7 +13,7 @@ from drtui.analysis.report import build
 
 pytest.importorskip("matplotlib")
 
-ROUTE = str(SIMTRACE / "reInvent2019_wide_cw.npy")
+ROUTE = "reInvent2019_wide_cw"  # simapp's own route, shipped with drtui
 
 
 def _is_colorbar(ax) -> bool:

@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from analysis_helpers import DROA_ARCHIVE, SIMTRACE
+from analysis_helpers import DROA_ARCHIVE
 from test_analysis_figures import check
 
 from drtui.analysis import figures, tables, views
@@ -16,7 +16,7 @@ from drtui.analysis.load import load
 from drtui.analysis.report import build
 from drtui.cli import main
 
-ROUTE = str(SIMTRACE / "reInvent2019_wide_cw.npy")
+ROUTE = "reInvent2019_wide_cw"  # simapp's own route, shipped with drtui
 
 
 @pytest.fixture(scope="module")
