@@ -8,14 +8,20 @@ tests/data/logs: its SIM_TRACE_LOG lines with their ROS 2 prefixes, episodes ren
 file reads as one long training, and the log's other lines kept in between. Both loaders
 produce a DataFrame of every step: drtui's `drtui.analysis.load.load` (detection, streaming
 block parse, iterations, unique episodes) and deepracer-utils'
-`SimulationLogsIO.load_pandas` (its loader for robomaker logs). Reported: wall seconds, CPU
-seconds (process time: both are single-threaded) and lines per second, best of --repeat.
+`SimulationLogsIO.load_pandas` (its loader for robomaker logs). Each loader runs in its own
+fresh process (pandas imported before the clock starts), so the figures are its own: wall
+seconds, CPU seconds (process time: both are single-threaded), lines per second, best of
+--repeat, and the process's peak memory (max RSS) and how much it grew while loading.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -60,37 +66,63 @@ def timed(fn, repeat: int) -> tuple[float, float, object]:
     return best_wall, best_cpu, result
 
 
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def child(which: str, path: Path, repeat: int) -> None:
+    """One loader in this process; one JSON line: wall, cpu, steps, peak and growth in MB."""
+    import pandas  # noqa: F401 - imported before the clock, as both loaders need it
+
+    if which == "drtui":
+        from drtui.analysis.load import load
+
+        def fn():
+            return len(load(path).steps)
+    else:
+        from deepracer.logs import SimulationLogsIO
+
+        def fn():
+            return len(SimulationLogsIO.load_pandas(str(path)))
+    base = _rss_mb()
+    wall, cpu, steps = timed(fn, repeat)
+    peak = _rss_mb()
+    print(json.dumps({"wall": wall, "cpu": cpu, "steps": steps, "peak_mb": peak,
+                      "grew_mb": peak - base}))
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--lines", type=int, default=1_000_000)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--file", type=Path, help="log file to make or reuse "
                    "(default: drtui-parse-bench-<lines>.log in the temp folder)")
+    p.add_argument("--child", choices=("drtui", "deepracer-utils"), help=argparse.SUPPRESS)
     args = p.parse_args()
     path = args.file or Path(tempfile.gettempdir()) / f"drtui-parse-bench-{args.lines}.log"
+    if args.child:
+        child(args.child, path, args.repeat)
+        return 0
     t0 = time.perf_counter()
     make_file(path, args.lines)
     size_mb = path.stat().st_size / 1e6
     print(f"{path.name}: {args.lines:,} SIM_TRACE_LOG lines, {size_mb:.0f} MB "
           f"(ready in {time.perf_counter() - t0:.1f} s)")
-
-    from deepracer.logs import SimulationLogsIO
-
-    from drtui.analysis.load import load
-
     rows = {}
-    wall, cpu, loaded = timed(lambda: load(path), args.repeat)
-    rows["drtui analysis.load"] = (wall, cpu, len(loaded.steps))
-    del loaded
-    wall, cpu, df = timed(lambda: SimulationLogsIO.load_pandas(str(path)), args.repeat)
-    rows["deepracer-utils load_pandas"] = (wall, cpu, len(df))
-    del df
-
-    print(f"\n{'loader':30} {'wall s':>8} {'cpu s':>8} {'lines/s':>12} {'steps':>10}")
-    for name, (wall, cpu, n) in rows.items():  # steps, not --lines: a reused --file may differ
-        print(f"{name:30} {wall:8.2f} {cpu:8.2f} {n / wall:12,.0f} {n:10,}")
-    (dw, dc, _), (uw, uc, _) = rows.values()
-    print(f"\ndrtui is {uw / dw:.1f}x faster (wall), {uc / dc:.1f}x (CPU)")
+    for name, which in (("drtui analysis.load", "drtui"),
+                        ("deepracer-utils load_pandas", "deepracer-utils")):
+        out = subprocess.run([sys.executable, __file__, "--child", which, "--file", str(path),
+                              "--repeat", str(args.repeat)], capture_output=True, text=True,
+                             check=True, cwd=ROOT)
+        rows[name] = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"\n{'loader':30} {'wall s':>8} {'cpu s':>8} {'lines/s':>12} {'steps':>10} "
+          f"{'peak MB':>8} {'+MB':>7}")
+    for name, r in rows.items():  # steps, not --lines: a reused --file may differ
+        print(f"{name:30} {r['wall']:8.2f} {r['cpu']:8.2f} {r['steps'] / r['wall']:12,.0f} "
+              f"{r['steps']:10,} {r['peak_mb']:8.0f} {r['grew_mb']:7.0f}")
+    d, u = rows.values()
+    print(f"\ndrtui is {u['wall'] / d['wall']:.1f}x faster (wall), {u['cpu'] / d['cpu']:.1f}x "
+          f"(CPU); peak memory {d['peak_mb']:.0f} MB against {u['peak_mb']:.0f} MB")
     return 0
 
 

@@ -27,7 +27,8 @@ def register(command) -> None:
                  "analyse a DeepRacer run: simtrace CSV, robomaker/simulation log, "
                  "TrainingMetrics JSON, DRfC model folder, console or DeepRacer on AWS log "
                  "archive, or a drtui run folder")
-    sp.add_argument("path", help="file, folder or .tar.gz archive")
+    sp.add_argument("path", nargs="+", help="file, folder or .tar.gz archive; several: the "
+                    "runs compared side by side")
     sp.add_argument("--world", help="track: a world name (drtui list tracks) or a route .npy; "
                     "default: from the log, or guessed from the logged track length")
     sp.add_argument("--reward", metavar="FILE",
@@ -36,6 +37,19 @@ def register(command) -> None:
                     help="episodes shown (the last N; default 20; --json gives all)")
     sp.add_argument("--sections", type=_positive("--sections"), default=10, metavar="N",
                     help="track sections for the action histogram (default 10)")
+    sp.add_argument("--only", choices=("complete", "fast", "q1", "q2", "q3", "q4"),
+                    help="episodes kept: complete laps, fast laps (within 5%% of the fastest), "
+                    "or a quarter of training (q1 the first)")
+    sp.add_argument("--section", metavar="A-B",
+                    help="only the steps between waypoints A and B (and the episodes there)")
+    sp.add_argument("--heatmap", action="append", default=[], metavar="MEASURE",
+                    choices=("visits", "speed", "reward", "future", "new_reward", "steering",
+                             "slide"),
+                    help="also a heatmap of MEASURE with --plots: visits, speed, reward, future "
+                    "(discounted reward to come), new_reward (--reward), steering, slide "
+                    "(heading against travel); repeatable")
+    sp.add_argument("--discount", type=float, default=0.999,
+                    help="discount factor of the future-reward heatmap (default 0.999)")
     sp.add_argument("--json", action="store_true", help="the tables as JSON")
     sp.add_argument("--plots", metavar="DIR", help="write PNG plots into DIR")
 
@@ -51,21 +65,27 @@ def register(command) -> None:
     tb.set_defaults(func=cmd_tensorboard)
 
 
-def _report(args):
+def _report(args, path=None):
     from drtui.analysis.load import load
     from drtui.analysis.report import build
 
-    loaded = load(args.path, world=args.world)
-    return build(loaded, sections=getattr(args, "sections", 10), reward=args.reward)
+    loaded = load(path or args.path, world=args.world)
+    return build(loaded, sections=getattr(args, "sections", 10), reward=args.reward,
+                 only=getattr(args, "only", None), section=getattr(args, "section", None),
+                 heatmaps=tuple(getattr(args, "heatmap", ())),
+                 discount=getattr(args, "discount", 0.999))
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    if len(args.path) > 1:
+        return _compare(args)
+    args.path = args.path[0]
     from drtui.analysis.report import to_json
 
     report = _report(args)
     written = []
     if args.plots:
-        from drtui.analysis.pictures import write_all
+        from drtui.analysis.figures import write_all
 
         written = write_all(Path(args.plots), report)
     if args.json:
@@ -82,6 +102,44 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         for p in written:
             con.print(f"wrote {p}")
     return 0
+
+
+def _compare(args) -> int:
+    """Several runs: each one's report, and one table (and figure) of them side by side."""
+    from drtui.analysis import views
+    from drtui.analysis.report import to_json
+
+    reports = [_report(args, p) for p in args.path]
+    names = _short_names(args.path)
+    table = views.compare(reports, names)
+    written = []
+    if args.plots:
+        from drtui.analysis.figures import compare, save
+
+        written = [save(compare(reports, names), Path(args.plots) / "compare.png")]
+    if args.json:
+        from drtui.analysis.tables import records
+
+        data = {"comparison": records(table), "runs": [to_json(r) for r in reports]}
+        if written:
+            data["plots"] = [str(p) for p in written]
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return 0
+    from rich.console import Console
+
+    con = Console(highlight=False)
+    con.print(table_of(table, f"{len(reports)} runs compared"))
+    for p in written:
+        con.print(f"wrote {p}")
+    return 0
+
+
+def _short_names(paths: list[str]) -> list[str]:
+    """The runs' names: their file or folder names, made unique with their parents'."""
+    names = [Path(p).name for p in paths]
+    if len(set(names)) < len(names):
+        names = [str(Path(p).parent.name + "/" + Path(p).name) for p in paths]
+    return names
 
 
 def cmd_tensorboard(args: argparse.Namespace) -> int:
@@ -120,6 +178,8 @@ HEADERS = {  # short headers so the tables fit 80 columns
     "train_episodes": "eps", "eval_reward": "eval reward", "eval_completion": "eval prog",
     "eval_time": "eval s", "eval_completed": "eval lap rate", "eval_episodes": "eval eps",
     "policy_loss": "loss", "kl_divergence": "KL", "new_reward": "new reward",
+    "best_episode": "best ep", "median": "median", "best": "best s", "cause": "cause",
+    "progress_mean": "progress", "best_lap": "best lap", "best_possible": "best possible",
 }
 
 
@@ -142,7 +202,7 @@ def print_report(report, shown: int = 20) -> None:
 
     con = Console(highlight=False)
     lo = report.loaded
-    steps = len(lo.steps) if lo.has_steps else 0
+    steps = len(report.steps) if report.steps is not None else 0  # what the filters kept
     episodes = len(report.episodes)
     if not episodes and lo.log_episodes is not None:
         episodes = int((lo.log_episodes["phase"] == "training").sum())
@@ -183,3 +243,12 @@ def print_report(report, shown: int = 20) -> None:
         con.print(table_of(df.reset_index(), "Actions per track section (step counts)"))
     if report.rescored is not None:
         con.print(table_of(report.rescored.tail(shown), "Re-scored with --reward"))
+    if report.exits_table is not None and len(report.exits_table):
+        df = report.exits_table.copy()
+        df.columns = [f"s{c}" for c in df.columns]
+        con.print(table_of(df.reset_index(), "Where episodes end: cause per track section"))
+    if report.sectors is not None and len(report.sectors):
+        con.print(table_of(report.sectors, f"Sector times of {len(report.sector_times)} "
+                           f"complete laps; best possible lap {report.best_possible:.3f} s"))
+    if report.starts is not None and len(report.starts):
+        con.print(table_of(report.starts, "Progress per starting waypoint"))

@@ -37,6 +37,7 @@ class Loaded:
     eval_metrics: object | None = None  # DataFrame: evaluation metrics trials, `stream` column
     log_episodes: object | None = None  # DataFrame: Training>/Testing> episodes of a log
     iteration_events: list = field(default_factory=list)  # IterationEnd of a training log
+    log_names: list = field(default_factory=list)  # the training logs read for log_episodes
     world: str | None = None
     world_given: bool = False  # by the user (--world), not read from the input
     episodes_per_iteration: int | None = None
@@ -161,28 +162,43 @@ def eval_metrics_frame(docs: list[tuple[str, dict]]):
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
-def _training_log(stream, loaded: Loaded) -> None:
-    """Training>/Testing> episodes and iteration summaries of a log, via drtui's parser
-    (which counts iterations from 1; here they count from 0 like deepracer-utils')."""
+_LOGGED_ITERATION = re.compile(r"(?:Training|Testing)> Name=.*Training iteration=(\d+)")
+
+
+def _training_log(stream, loaded: Loaded, name: str = "") -> None:
+    """Training>/Testing> episodes and iteration summaries (policy loss, entropy) of a log, via
+    drtui's parser. Iterations are numbered as the log numbers them, `Training iteration=K`
+    (0-based, like the simtraces' K-iteration.csv), not by checkpoint numbers: a cloned model's
+    checkpoints go on from its parent's. Logs without those lines (drtui's trainer) count from
+    the parser's 1-based count, less one."""
     import pandas as pd
 
     from drtui.events import EpisodeEnd, IterationEnd
     from drtui.logs.parser import LogParser
 
     parser = LogParser(emit_lines=False, emit_steps=False)
-    rows = []
+    rows, logged = [], None
     for raw in io.TextIOWrapper(stream, encoding="utf-8", errors="replace"):
         if simtrace.TAG in raw:  # steps are read in bulk elsewhere; Training> lines end episodes
             continue
+        m = _LOGGED_ITERATION.search(raw) if "> Name=" in raw else None
+        if m:
+            logged = int(m.group(1))
         for ev in parser.feed(raw):
             if isinstance(ev, EpisodeEnd):
-                rows.append({"episode": ev.episode, "iteration": (ev.iteration or 1) - 1,
-                             "worker": ev.worker, "phase": ev.phase, "reward": ev.reward,
-                             "steps": ev.steps, "progress": ev.progress})
-            elif isinstance(ev, IterationEnd):  # 0-based, as the steps' iterations
-                ev.iteration -= 1
+                it = int(m.group(1)) if m else (ev.iteration or 1) - 1
+                rows.append({"episode": ev.episode, "iteration": it, "worker": ev.worker,
+                             "phase": ev.phase, "reward": ev.reward, "steps": ev.steps,
+                             "progress": ev.progress})
+            elif isinstance(ev, IterationEnd):  # the iteration of the episodes it closes
+                ev.iteration = logged if logged is not None else ev.iteration - 1
                 loaded.iteration_events.append(ev)
-    loaded.log_episodes = pd.DataFrame(rows) if rows else None
+    frame = pd.DataFrame(rows) if rows else None
+    if frame is not None and loaded.log_episodes is not None:
+        frame = pd.concat([loaded.log_episodes, frame], ignore_index=True)
+    loaded.log_episodes = frame if frame is not None else loaded.log_episodes
+    if name and rows:
+        loaded.log_names.append(name)
 
 
 def _concat(frames):
@@ -214,14 +230,20 @@ def _tree_simtraces(tree: Tree, pattern: str):
     return _concat(frames)
 
 
+def eval_stream(name: str) -> str:
+    """One name for an evaluation's simtrace folder and its metrics file, as DeepRacerLog names
+    the stream: DRfC's evaluation-<stamp>/ and EvaluationMetrics-<stamp>.json, the console's
+    <stamp>-<id>/ and evaluation-<stamp>-<id>.json are all <stamp> (14 digits); DeepRacer on
+    AWS's names have no such stamp and stay whole."""
+    return re.sub(r"^(?:evaluation-|EvaluationMetrics-)?(\d{14})(?:-.*)?$", r"\1", name)
+
+
 def _tree_eval_simtraces(tree: Tree):
     frames = []
     for rel in tree.match(r"evaluation-simtrace/\d+-iteration\.csv$"):
         with tree.open(rel) as fh:
             df = simtrace.read_csv(fh)
-        stream = rel.split("/evaluation-simtrace/")[0].split("/")[-1]
-        # DRfC's evaluation-<YYYYmmddHHMMSS>/: the stamp names it, as in DeepRacerLog
-        df["stream"] = re.sub(r"^evaluation-(\d{14})$", r"\1", stream)
+        df["stream"] = eval_stream(rel.split("/evaluation-simtrace/")[0].split("/")[-1])
         frames.append(df)
     df = _concat(frames)
     return None if df is None else df.sort_values(["stream", "episode", "steps"],
@@ -246,9 +268,13 @@ def _tree_metrics(tree: Tree, loaded: Loaded) -> None:
             m = _WORKER_METRICS.search(rel)
             training.append((int(m.group(1) or 0) if m else 0, doc))
         else:
-            evaluation.append((Path(rel).stem, doc))
+            evaluation.append((eval_stream(Path(rel).stem), doc))
     loaded.metrics = metrics_frame(training) if training else None
     loaded.eval_metrics = eval_metrics_frame(evaluation) if evaluation else None
+
+
+_SIM_LOGS = r"(^|/)logs/training/[^/]+-(robomaker|simulation)\.log$"
+_SAGEMAKER_LOGS = r"(^|/)logs/training/[^/]+-(sagemaker|training)\.log$"
 
 
 def _tree(det: Detected, loaded: Loaded) -> None:
@@ -258,8 +284,7 @@ def _tree(det: Detected, loaded: Loaded) -> None:
             _drtui_run(tree, loaded)
         _tree_metrics(tree, loaded)
         steps = _tree_simtraces(tree, r"training-simtrace(-\d+)?/\d+-iteration\.csv$")
-        logs = tree.match(r"(^|/)logs/training/[^/]+-(robomaker|simulation)\.log$") or tree.match(
-            r"(^|/)logs/trainer\.log$")
+        logs = tree.match(_SIM_LOGS) or tree.match(r"(^|/)logs/trainer\.log$")
         for rel in logs[:1]:  # metadata (world, episodes per iteration), and steps if no CSV
             with tree.open(rel) as fh:
                 if steps is None:
@@ -268,13 +293,67 @@ def _tree(det: Detected, loaded: Loaded) -> None:
                     epi, world = _log_meta(fh.read(META_BYTES))
                     loaded.world = loaded.world or world
                     loaded.episodes_per_iteration = loaded.episodes_per_iteration or epi
+                    fh.seek(0)
+                    steps = _with_log_only_episodes(steps, fh, rel, loaded)
             if rel.endswith("trainer.log"):
                 with tree.open(rel) as fh:
-                    _training_log(fh, loaded)
+                    _training_log(fh, loaded, rel)
+        for rel in tree.match(_SAGEMAKER_LOGS)[:1]:  # Training> episodes, policy loss, entropy
+            with tree.open(rel) as fh:
+                _training_log(fh, loaded, rel)
         loaded.steps = None if steps is None else unique_episodes(steps)
+        _note_iterations_without_steps(loaded)
         loaded.eval_steps = _tree_eval_simtraces(tree)
     finally:
         tree.close()
+
+
+def _with_log_only_episodes(steps, fh, rel: str, loaded: Loaded):
+    """The simtrace CSVs' steps plus the episodes only the simulation log holds (an iteration
+    whose CSV is missing, the episodes after the last upload), with a note naming them."""
+    import pandas as pd
+
+    log = _log_steps(fh, Loaded(loaded.kind, loaded.path,
+                                episodes_per_iteration=loaded.episodes_per_iteration))
+    if log.empty:
+        return steps
+    have = set(zip(steps["worker"], steps["episode"]))
+    extra = log[[k not in have for k in zip(log["worker"], log["episode"])]]
+    if extra.empty:
+        return steps
+    its = sorted(int(i) for i in extra["iteration"].unique())
+    loaded.notes.append(f"{rel}: {extra['episode'].nunique()} episodes of iteration(s) "
+                        f"{_ranges(its)} are in this log but in no simtrace CSV: read from the log")
+    return pd.concat([steps, extra], ignore_index=True)
+
+
+def _note_iterations_without_steps(loaded: Loaded) -> None:
+    """Iterations a training log has episodes for that no step trace holds: named in a note,
+    since the step tables cannot show them (their Training> lines have no progress)."""
+    eps = loaded.log_episodes
+    if eps is None or not loaded.has_steps:
+        return
+    tr = eps[eps["phase"] == "training"]
+    missing = sorted(set(int(i) for i in tr["iteration"]) - set(int(i) for i in
+                                                                  loaded.steps["iteration"]))
+    if missing:
+        n = int(tr["iteration"].isin(missing).sum())
+        names = ", ".join(loaded.log_names) or "the training log"
+        loaded.notes.append(f"{names}: iteration(s) {_ranges(missing)} ({n} episodes) have no "
+                            "step trace (no simtrace CSV, not in the simulation log): only "
+                            "their Training> rewards are known")
+
+
+def _ranges(values: list[int]) -> str:
+    """[1, 2, 3, 7] -> '1-3, 7'."""
+    out, start = [], None
+    for i, v in enumerate(values):
+        if start is None:
+            start = v
+        if i + 1 == len(values) or values[i + 1] != v + 1:
+            out.append(str(start) if start == v else f"{start}-{v}")
+            start = None
+    return ", ".join(out)
 
 
 def _drtui_run(tree: Tree, loaded: Loaded) -> None:

@@ -24,6 +24,15 @@ class Report:
     heat: tables.Heatmap | None = None
     best: dict = field(default_factory=dict)  # episode -> (n, 2) path
     rescored: object | None = None  # episodes with new_reward
+    steps: object | None = None  # the steps the filters keep (loaded.steps without filters)
+    filters: list = field(default_factory=list)  # what --only / --section kept, in words
+    exits: object | None = None  # views.exits: where and why each episode ended
+    exits_table: object | None = None  # causes x sectors
+    sector_times: object | None = None  # complete laps x sectors, seconds
+    sectors: object | None = None  # per sector: best, best_episode, median
+    best_possible: float = float("nan")  # the lap of the fastest sectors
+    starts: object | None = None  # progress per starting waypoint
+    heatmaps: dict = field(default_factory=dict)  # measure -> per-step values (of `steps`)
 
 
 def route_of(world: str | None):
@@ -39,18 +48,15 @@ def route_of(world: str | None):
 
 
 def build(loaded: Loaded, *, sections: int = 10, best_n: int = 3, bins: int = 10,
-          reward: str | Path | None = None) -> Report:
+          reward: str | Path | None = None, only: str | None = None,
+          section: str | None = None, heatmaps: tuple[str, ...] = (),
+          discount: float = 0.999) -> Report:
     import pandas as pd
+
+    from drtui.analysis import views
 
     if sections < 1:
         raise InvalidInput(["--sections: must be at least 1"])
-    eps = tables.episodes(loaded.steps) if loaded.has_steps else pd.DataFrame(
-        columns=list(tables.EPISODE_COLUMNS))
-    iters = tables.iterations(loaded, eps)
-    lap_times = eps["lap_time"] if len(eps) else []
-    if not len(eps) and loaded.metrics is not None:
-        tr = loaded.metrics[loaded.metrics["phase"] == "training"]
-        lap_times = tr[tr["complete"] == 1]["time"]
     try:
         route = route_of(loaded.world)
     except InvalidInput:
@@ -59,28 +65,67 @@ def build(loaded: Loaded, *, sections: int = 10, best_n: int = 3, bins: int = 10
         route = None  # a world named by the log that drtui has no waypoints for
         loaded.notes.append(f"no waypoints for {loaded.world}: no track pictures "
                             "(--world ROUTE.npy gives them)")
-    n_wp = None if route is None else len(route)
-    report = Report(loaded, eps, iters, tables.laps(eps) if len(eps) else pd.DataFrame(),
-                    tables.evaluation(loaded),
-                    tables.actions_by_section(loaded.steps, sections, n_wp)
-                    if loaded.has_steps else pd.DataFrame(),
-                    tables.lap_histogram(lap_times, bins), route)
-    if loaded.has_steps:
-        bounds = None
-        if route is not None:
-            xy = route[:, :6].reshape(-1, 2)
-            bounds = (*xy.min(0), *xy.max(0))
-        report.heat = tables.reward_heatmap(loaded.steps, bounds=bounds)
-        report.best = tables.episode_paths(loaded.steps, tables.best_episodes(eps, best_n))
+    steps = loaded.steps if loaded.has_steps else None
+    n_wp = len(route) if route is not None else (
+        int(steps["closest_waypoint"].max()) + 1 if steps is not None else None)
+    eps = tables.episodes(steps) if steps is not None else pd.DataFrame(
+        columns=list(tables.EPISODE_COLUMNS))
+    rescored = per_step = None
     if reward is not None:
-        if not loaded.has_steps:
+        if steps is None:
             raise InvalidInput([f"--reward: {loaded.path} has no per-step trace to re-score"])
         if loaded.world is None:
             raise InvalidInput(["--world: the track is unknown; name it to re-score "
                                 "(a world name or a route .npy)"])
         from drtui.analysis.rescore import rescore
 
-        report.rescored, _ = rescore(loaded.steps, eps, loaded.world, reward)
+        rescored, per_step = rescore(steps, eps, loaded.world, reward)
+        steps = steps.assign(new_reward=per_step)
+    if (only or section) and steps is None:
+        raise InvalidInput([f"--only/--section: {loaded.path} has no per-step trace to filter "
+                            "(a simtrace CSV, a simulation log or an archive with them has)"])
+    span = views.parse_section(section, n_wp)
+    filters = []
+    if steps is not None and (only or span):
+        before = len(eps)
+        steps, eps = views.apply_filters(steps, eps, only, span)
+        filters = [f for f in (f"--only {only}" if only else "",
+                               f"--section {span[0]}-{span[1]}" if span else "") if f]
+        loaded.notes.append(f"{' '.join(filters)}: {len(eps)} of {before} episodes, "
+                            f"{len(steps)} steps")
+        if rescored is not None:
+            rescored = rescored[rescored["episode"].isin(eps["episode"])]
+    iters = tables.iterations(loaded, eps) if not filters else \
+        tables.iterations_from_episodes(eps)
+    lap_times = eps["lap_time"] if len(eps) else []
+    if not len(eps) and loaded.metrics is not None:
+        tr = loaded.metrics[loaded.metrics["phase"] == "training"]
+        lap_times = tr[tr["complete"] == 1]["time"]
+    has = steps is not None and len(steps) > 0
+    report = Report(loaded, eps, iters, tables.laps(eps) if len(eps) else pd.DataFrame(),
+                    tables.evaluation(loaded),
+                    tables.actions_by_section(steps, sections, n_wp) if has
+                    else pd.DataFrame(),
+                    tables.lap_histogram(lap_times, bins), route, rescored=rescored,
+                    steps=steps, filters=filters)
+    if has:
+        bounds = None
+        if route is not None:
+            xy = route[:, :6].reshape(-1, 2)
+            bounds = (*xy.min(0), *xy.max(0))
+        report.heat = tables.reward_heatmap(steps, bounds=bounds)
+        report.best = tables.episode_paths(steps, tables.best_episodes(eps, best_n))
+        report.exits = views.exits(steps, sections, n_wp)
+        report.exits_table = views.exits_by_sector(report.exits, sections)
+        report.sector_times = views.sector_times(steps, eps, sections, n_wp)
+        report.sectors, report.best_possible = views.best_possible(report.sector_times)
+        report.starts = views.starts(eps)
+        for name in heatmaps:
+            report.heatmaps[name] = views.measure(
+                steps, name, discount=discount,
+                new_reward=steps["new_reward"].to_numpy() if "new_reward" in steps else None)
+    elif heatmaps:
+        raise InvalidInput([f"--heatmap: {loaded.path} has no per-step trace"])
     return report
 
 
@@ -108,4 +153,13 @@ def to_json(report: Report, episodes_limit: int | None = None) -> dict:
     }
     if report.rescored is not None:
         out["rescored"] = rec(report.rescored)
+    if report.exits is not None:
+        out["filters"] = report.filters
+        out["exits"] = rec(report.exits)
+        out["exits_by_sector"] = {str(c): [int(v) for v in row] for c, row in
+                                  zip(report.exits_table.index, report.exits_table.to_numpy())}
+        out["sectors"] = rec(report.sectors)
+        out["best_possible_lap"] = None if report.best_possible != report.best_possible \
+            else report.best_possible
+        out["starts"] = rec(report.starts)
     return out

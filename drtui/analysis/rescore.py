@@ -3,13 +3,17 @@ the logged position and heading with the simulator's geometry (drtui.sim.trace),
 function is called on each, and the new episode totals are set beside the logged ones.
 
 As in DeepRacer, the first step of an episode (`prepare`) is not scored: its reward is 0.
+Whatever the function prints (at import or per step) goes to stderr, as the simulator's log
+would hold it, so `--json` on stdout stays one JSON document.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import numbers
+import sys
 import tempfile
 from pathlib import Path
 
@@ -44,6 +48,11 @@ def _reward_problem(value) -> str | None:
 
 def new_rewards(steps, world: str, reward_file: str | Path, *, reverse: bool = False):
     """The reward `reward_file` gives every step (numpy array aligned with `steps`)."""
+    with contextlib.redirect_stdout(sys.stderr):  # the user's prints: not into --json
+        return _new_rewards(steps, world, reward_file, reverse)
+
+
+def _new_rewards(steps, world: str, reward_file: str | Path, reverse: bool):
     import numpy as np
 
     from drtui.reward.check import load_reward_function

@@ -1,8 +1,12 @@
 """The tables racers read off deepracer-analysis notebooks, from a `Loaded` input.
 
 Per-episode figures follow deepracer-utils' AnalysisUtils.simulation_agg (steps = last - first
-+ 1, time = sum of tstamp steps with each episode's first step counting 0, distance = sum of
-front-point moves, speed = mean commanded speed, complete = progress == 100); per-iteration
++ 1, time = sum of tstamp steps, distance = sum of front-point moves, speed = mean commanded
+speed, complete = progress == 100). As there and in the official metrics, only a `prepare` row
+starts the clock afresh: a continuous evaluation's laps 2 and later have no `prepare` row, and
+their first step counts the time since the previous lap's last one (start_time of trial k is
+metric_time of trial k-1). Logs without episode_status (15 fields), or an episode whose first row
+follows another worker's, start at their first row. Per-iteration
 figures follow analyze_training_progress (pandas' sample std); TrainingMetrics summaries follow
 TrainingMetrics.getSummary.
 """
@@ -25,9 +29,8 @@ def episodes(steps):
         return pd.DataFrame(columns=list(EPISODE_COLUMNS))
     df = steps
     key = df["unique_episode"].to_numpy()
-    first = np.r_[True, key[1:] != key[:-1]]
-    start = first | (df["episode_status"].to_numpy() == "prepare")
     dt = np.diff(df["tstamp"].to_numpy(float), prepend=np.nan)
+    start = clock_starts(df, dt)
     dt[start] = 0.0
     x, y = df["x"].to_numpy(float), df["y"].to_numpy(float)
     dd = np.hypot(np.diff(x, prepend=np.nan), np.diff(y, prepend=np.nan))
@@ -48,6 +51,22 @@ def episodes(steps):
     out["complete"] = (out["progress"] == 100).astype(int)
     out["lap_time"] = out["time"].where(out["complete"] == 1)
     return out[list(EPISODE_COLUMNS)]
+
+
+def clock_starts(df, dt):
+    """Rows where an episode's clock starts at 0 (see the module's docstring)."""
+    import numpy as np
+
+    key = df["unique_episode"].to_numpy()
+    status = df["episode_status"].to_numpy(object)
+    worker = df["worker"].to_numpy()
+    first = np.r_[True, key[1:] != key[:-1]]
+    start = status == "prepare"
+    start[0] = True
+    if not (status != "").any():  # a format without episode_status
+        return start | first
+    other = np.r_[True, worker[1:] != worker[:-1]]
+    return start | (first & (other | ~(dt >= 0)))
 
 
 def _agg(g, col: str, prefix: str, out) -> None:
@@ -125,6 +144,9 @@ def iterations(loaded, eps=None):
             cols = ["iteration"] + [c for c in evals.columns if str(c).startswith("eval_")]
             if len(cols) > 1:
                 out = out.merge(evals[cols], on="iteration", how="left")
+        if loaded.iteration_events and len(out):  # a training log's policy loss and entropy
+            updates = iterations_from_log(None, loaded.iteration_events)
+            out = out.merge(updates, on="iteration", how="left")
         return out
     if loaded.metrics is not None:
         return iterations_from_metrics(loaded.metrics)
@@ -143,25 +165,41 @@ def laps(eps, limit: int | None = None):
     return done.head(limit) if limit else done
 
 
-def evaluation(loaded):
-    """Evaluation laps: the metrics JSON trials, else the evaluation simtrace's episodes, else
-    the TrainingMetrics evaluation phase."""
+def evaluation_episodes(eval_steps):
+    """The evaluation simtraces' episodes, per stream (one evaluation run each)."""
     import pandas as pd
 
+    out = []
+    for stream, part in eval_steps.groupby("stream", sort=True):
+        part = part.copy()
+        part["unique_episode"] = part["episode"]
+        eps = episodes(part)
+        eps.insert(0, "stream", stream)
+        out.append(eps)
+    return pd.concat(out, ignore_index=True)
+
+
+def evaluation(loaded):
+    """Evaluation laps: the metrics JSON trials (with `trace_time`, the simtrace's time of the
+    same trial, where the evaluation's simtrace is there too), else the evaluation simtrace's
+    episodes, else the TrainingMetrics evaluation phase."""
+    import pandas as pd
+
+    has_trace = loaded.eval_steps is not None and len(loaded.eval_steps)
     if loaded.eval_metrics is not None:
         df = loaded.eval_metrics
         cols = [c for c in ("stream", "trial", "completion_percentage", "time", "episode_status",
                             "off_track_count", "crash_count", "reset_count") if c in df]
-        return df[cols].rename(columns={"completion_percentage": "progress"})
-    if loaded.eval_steps is not None and len(loaded.eval_steps):
-        out = []
-        for stream, part in loaded.eval_steps.groupby("stream", sort=True):
-            part = part.copy()
-            part["unique_episode"] = part["episode"]
-            eps = episodes(part)
-            eps.insert(0, "stream", stream)
-            out.append(eps)
-        return pd.concat(out, ignore_index=True)
+        out = df[cols].rename(columns={"completion_percentage": "progress"})
+        if has_trace:  # trial k is the trace's episode k-1 of the same stream
+            eps = evaluation_episodes(loaded.eval_steps)
+            times = {(s, int(e) + 1): t for s, e, t in
+                     zip(eps["stream"], eps["episode"], eps["time"])}
+            out = out.assign(trace_time=[times.get((s, int(t)), float("nan"))
+                                         for s, t in zip(out["stream"], out["trial"])])
+        return out
+    if has_trace:
+        return evaluation_episodes(loaded.eval_steps)
     if loaded.metrics is not None:
         ev = loaded.metrics[loaded.metrics["phase"] == "evaluation"]
         return ev[["iteration", "episode", "worker", "completion", "time", "complete",
@@ -195,7 +233,7 @@ def action_labels(steps):
             i = np.flatnonzero(act == a)[0]
             names[a] = f"{a}: {steer[i]:+.0f}° {speed[i]:.2f} m/s"
         return np.array([names[a] for a in keys], object)
-    s = np.round(steer / 10.0) * 10.0
+    s = np.round(steer / 10.0) * 10.0 + 0.0  # + 0.0: no "-0°"
     v = np.round(speed * 2.0) / 2.0
     return np.char.add(np.char.add(np.char.mod("%+.0f° ", s), np.char.mod("%.1f", v)),
                        " m/s").astype(object)

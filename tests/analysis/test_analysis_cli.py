@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import math
-import struct
 import subprocess
 import sys
-import zlib
 
 import numpy as np
 import pytest
@@ -73,47 +71,30 @@ def test_rich_output(sim_run, capsys):
     assert "Actions per track section" in out
 
 
-def _decode_png(data: bytes) -> np.ndarray:
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, header = 8, b"", None
-    while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
-        crc = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])[0]
-        assert crc == zlib.crc32(kind + body), kind
-        if kind == b"IHDR":
-            header = struct.unpack(">IIBBBBB", body)
-        idat += body if kind == b"IDAT" else b""
-        pos += 12 + length
-    w, h, depth, colour = header[:4]
-    assert depth == 8 and colour == 2
-    raw = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(h, 1 + 3 * w)
-    assert (raw[:, 0] == 0).all()  # filter type none on every row
-    return raw[:, 1:].reshape(h, w, 3)
-
-
 def test_plots_are_pngs_with_content(sim_run, tmp_path, capsys):
+    """`--plots DIR` writes the figures (tests/analysis/test_analysis_figures.py checks what is
+    in them) as PNG files, and --json lists them."""
     out = tmp_path / "plots"
     data = _json(capsys, sim_run, "--plots", out, "--sections", "5")
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["actions-per-section.png", "best-laps.png", "reward-heatmap.png",
-                     "training-progress.png"]  # no lap completed: no lap-time histogram
+    assert names == ["action-heatmap.png", "actions-per-section.png", "best-laps.png",
+                     "exits.png", "reward-heatmap.png", "reward-progress.png",
+                     "speed-heatmap.png", "starts.png", "training-progress.png",
+                     "training-quintiles.png"]  # no complete lap: no histogram, no sectors
     assert sorted(p.split("/")[-1] for p in data["plots"]) == names
-    pictures = {n: _decode_png((out / n).read_bytes()) for n in names}
-    progress = pictures["training-progress.png"]
-    assert (progress == (31, 119, 180)).all(-1).sum() > 20  # the plotted series
-    heat = pictures["reward-heatmap.png"]
-    hot = (heat[..., 0] > 200) & (heat[..., 2] < 100)  # red/yellow reward cells
-    assert hot.sum() > 100
-    actions = pictures["actions-per-section.png"]
-    assert actions.shape[1] == 5 * 24 + 2  # one column of cells per section
+    from matplotlib.image import imread
+
+    for n in names:
+        assert (out / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        img = imread(out / n)
+        assert img.shape[0] > 300 and img.shape[1] > 600
+        assert len(np.unique(img.reshape(-1, img.shape[-1]), axis=0)) > 20  # drawn, not blank
 
 
 def test_lap_histogram_png(tmp_path, capsys):
     out = tmp_path / "p"
     _json(capsys, CONSOLE_EVAL_LOG, "--plots", out)
-    img = _decode_png((out / "lap-times.png").read_bytes())
-    assert (img == (31, 119, 180)).all(-1).any()  # the bar
+    assert (out / "lap-times.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_tensorboard_export_reads_back(sim_run, tmp_path):

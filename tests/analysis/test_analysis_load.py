@@ -77,6 +77,20 @@ def test_garbled_lines_are_counted_and_skipped(tmp_path):
     assert "4 of" in loaded.notes[0]
 
 
+def test_a_long_and_a_short_line_whose_commas_cancel_out(tmp_path):
+    """The fast path trusts a block whose comma count is lines x (fields - 1): one line with a
+    fields too many and one with as many too few add up to that, and must still be found."""
+    good = DROA_LOG.read_text().splitlines()
+    trace = [ln for ln in good if "SIM_TRACE_LOG:" in ln]
+    long_line = trace[10] + ",0,0,0"  # 22 and 16 fields: no format has either
+    short_line = trace[11].rsplit(",", 3)[0]
+    path = tmp_path / "robomaker.log"
+    path.write_text("\n".join(trace[:10] + [long_line, short_line] + trace[12:]) + "\n")
+    loaded = load(path)
+    assert loaded.garbled == 2 and len(loaded.steps) == len(trace) - 2
+    assert loaded.steps["steps"].tolist() == load(DROA_LOG).steps["steps"].drop([10, 11]).tolist()
+
+
 def test_training_log_episodes_and_iterations():
     loaded = load(SAGEMAKER_LOG)
     assert loaded.kind == "training-log" and loaded.steps is None

@@ -62,3 +62,21 @@ def test_a_reward_that_is_not_a_finite_number_exits_2(sim_run, tmp_path, capsys,
     err = capsys.readouterr().err
     assert "--reward: reward_function returned" in err and rule in err
     assert "internal error" not in err
+
+
+def test_a_printing_reward_keeps_json_whole(layouts, tmp_path, capsys):
+    """Reward functions print (params, debugging): their lines go to stderr, `--json` on stdout
+    stays one document. On a real DRfC simtrace of reinvent_base."""
+    import json
+
+    loud = tmp_path / "loud.py"
+    loud.write_text("print('loading my reward')\n"
+                    "def reward_function(params):\n"
+                    "    print('progress', params['progress'])\n"
+                    "    return 1.0\n")
+    assert main(["analyze", str(layouts["drfc-single"]), "--world", "reinvent_base",
+                 "--reward", str(loud), "--json"]) == 0
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert len(data["rescored"]) == len(data["episodes"]) > 0
+    assert "loading my reward" in err and "progress " in err
