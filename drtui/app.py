@@ -70,6 +70,8 @@ class DrtuiApp(App[int]):
     SUB_TITLE = "a terminal studio for AWS DeepRacer"
     CSS_PATH = "assets/app.tcss"
     COMMANDS = App.COMMANDS | {_wizard_commands}
+    # True: an unexpected error ends the app (the tests set DRTUI_FATAL_ERRORS, so none hides)
+    FATAL_ERRORS = bool(os.environ.get("DRTUI_FATAL_ERRORS"))
     BINDINGS = [
         Binding("f1", "help", "Help", id="help", tooltip="Keys, and what this screen is for."),
         Binding("f6", "runs", "Runs", id="runs", show=False,
@@ -88,6 +90,8 @@ class DrtuiApp(App[int]):
         self.start_session = Path(session).expanduser() if session else None
         self.draft: Draft | None = None
         self._reward_timer = None
+        self._autosave_timer = None
+        self._errors_at: list[float] = []
         self.step_index = 0
         self._quit_armed = False
         self.theme = DARK_THEME
@@ -154,6 +158,70 @@ class DrtuiApp(App[int]):
             draft = Draft(to_data(session) if session is not None else data, path)
             draft.mark_saved()
         self.start_draft(draft, step)
+        self._offer_kept_draft(draft)
+        return True
+
+    # --- the autosave: work survives a crash -------------------------------------------
+
+    def _offer_kept_draft(self, draft: Draft) -> None:
+        """Work autosaved beside the session and never saved: offered back."""
+        import time
+
+        from drtui.screens.draft import kept_draft
+        from drtui.screens.restore_draft import RestoreDraft
+
+        kept = kept_draft(draft.session_path, draft.data)
+        if kept is None:
+            return
+        data, when = kept
+
+        def answer(restore: bool | None) -> None:
+            if restore:
+                draft.restore(data)
+                self.goto_step(self.step_index)
+                self.notify("✓ Restored the unsaved work; ctrl+s saves it")
+            else:
+                draft.autosave_path.unlink(missing_ok=True)
+
+        stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(when))
+        self.push_screen(RestoreDraft(self.show_path(draft.session_path), stamp), answer)
+
+    def autosave_soon(self, delay: float = 1.0) -> None:
+        """Keep the draft beside its session once edits pause (Draft.autosave)."""
+        if self._autosave_timer is not None:
+            self._autosave_timer.stop()
+        self._autosave_timer = self.set_timer(delay, self._autosave)
+
+    def _autosave(self) -> None:
+        self._autosave_timer = None
+        if self.draft is not None:
+            try:
+                self.draft.autosave()
+            except OSError as exc:  # a read-only folder: said once per edit pause
+                self.notify(f"cannot keep the draft beside the session: {exc}",
+                            title="! Not autosaved", severity="warning")
+
+    def report_unexpected(self, error: Exception) -> bool:
+        """An unexpected error in a screen's handler (screens.guard): the draft is kept,
+        the user told, the app goes on; False (let it end the app) in a burst of errors or
+        with FATAL_ERRORS, the tests' setting, so no error hides."""
+        import time
+
+        now = time.monotonic()
+        self._errors_at = [t for t in self._errors_at if now - t < 10] + [now]
+        if self.FATAL_ERRORS or len(self._errors_at) > 3:
+            return False
+        import logging
+
+        logging.getLogger("drtui").error("unexpected error", exc_info=error)
+        if self.draft is not None:
+            try:
+                self.draft.autosave()
+            except OSError:
+                pass
+        self.notify(f"{type(error).__name__}: {error}\nYour draft is kept beside the session "
+                    "file; save with ctrl+s when you can.", title="✗ Unexpected error",
+                    severity="error", timeout=15)
         return True
 
     def start_draft(self, draft: Draft, step: int = 0) -> None:
@@ -300,6 +368,7 @@ class DrtuiApp(App[int]):
             self.notify(str(exc), title="✗ Not saved", severity="error")
             return
         draft.mark_saved()
+        draft.autosave_path.unlink(missing_ok=True)  # nothing unsaved to keep
         self.notify(f"✓ Saved {self.show_path(draft.session_path)}")
         self.screen.refresh_bindings()
         self.screen.post_message(SessionSaved())

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# an unexpected error in the studio ends the app under test (it would only notify a user),
+# so no test passes over one; tests/tui/test_crash_keeps_work.py turns it back off
+os.environ.setdefault("DRTUI_FATAL_ERRORS", "1")
 
 DATA = Path(__file__).parent / "data"
 

@@ -15,9 +15,9 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 
+from drtui.screens.guard import GuardedScreen
 from drtui.analysis.cli import HEADERS
 from drtui.widgets.analysis_track import AnalysisTrack
 from drtui.widgets.key_footer import KeyFooter
@@ -67,7 +67,7 @@ def fill_table(table: DataTable, df, columns: list[str] | None = None,
     table.add_rows(rows)
 
 
-class AnalysisScreen(Screen):
+class AnalysisScreen(GuardedScreen):
     DEFAULT_CSS = """
     #analysis-summary { height: 1; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
     #analysis-tabs { height: 1fr; }

@@ -222,9 +222,58 @@ class Draft:
         self.saved_version = self.version
         self._saved_data = _canonical(self.data)
 
+    # --- the autosave: unsaved work survives a crash ------------------------------------
+
+    @property
+    def autosave_path(self) -> Path:
+        return autosave_path(self.session_path)
+
+    def autosave(self) -> None:
+        """Keep the unsaved draft beside its session file (atomic), even one that breaks
+        rules and so cannot be saved; nothing to keep once it equals the file."""
+        import json
+        import time
+
+        from drtui.fsio import atomic_write
+
+        if not self.dirty:
+            self.autosave_path.unlink(missing_ok=True)
+            return
+        atomic_write(self.autosave_path, json.dumps(
+            {"session_file": self.session_path.name, "kept_at": time.time(),
+             "data": self.data}, default=repr, indent=1))
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Take back autosaved work: the draft is the kept data, unsaved."""
+        self.data = copy.deepcopy(data)
+        self.version += 1
+
     def default_output_dir(self) -> Path:
         return self.session_path.parent / (self.model_name or "model")
 
     @property
     def out_dir(self) -> Path:
         return self.output_dir or self.default_output_dir()
+
+
+def autosave_path(session_path: Path) -> Path:
+    """The side file of a session's unsaved draft: hidden, beside it."""
+    return session_path.with_name(f".{session_path.name}.draft.json")
+
+
+def kept_draft(session_path: Path, current: dict[str, Any]) -> tuple[dict[str, Any], float] | None:
+    """(data, when) of autosaved work on this session that differs from `current`, else
+    None (no side file, an unreadable one, or nothing new in it)."""
+    import json
+
+    path = autosave_path(Path(session_path))
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(kept, dict) or not isinstance(kept.get("data"), dict):
+        return None
+    if _canonical(kept["data"]) == _canonical(current):
+        return None
+    when = kept.get("kept_at")
+    return kept["data"], float(when) if isinstance(when, (int, float)) else path.stat().st_mtime

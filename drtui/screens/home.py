@@ -10,10 +10,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Button, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from drtui.screens.guard import GuardedScreen
 from drtui.textsafe import printable
 from drtui.widgets.key_footer import KeyFooter
 
@@ -34,7 +34,7 @@ def session_summary(path: Path) -> str:
     return printable(" · ".join(parts))
 
 
-class HomeScreen(Screen):
+class HomeScreen(GuardedScreen):
     BINDINGS = [
         Binding("ctrl+n", "new", "New", id="home-new", tooltip="Create a session from a starter."),
         Binding("ctrl+o", "open", "Open", id="home-open",

@@ -13,9 +13,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Button, Header, Static, TabbedContent, TabPane
 
+from drtui.screens.guard import GuardedScreen
 from drtui.widgets.key_footer import KeyFooter
 from drtui.widgets.run_panel import RunPanel
 
@@ -54,7 +55,7 @@ class ConfirmDialog(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class MonitorScreen(Screen):
+class MonitorScreen(GuardedScreen):
     HELP = ("Each tab is a run: its state, iteration, episodes, mean progress, completion "
             "rate, best evaluation progress, elapsed time and ETA (the earlier of the time "
             "limit and the episode limit, at the pace so far); per-iteration charts; the track "

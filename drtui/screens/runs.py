@@ -14,9 +14,9 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
+from drtui.screens.guard import GuardedScreen
 from drtui.textsafe import printable
 from drtui.widgets.key_footer import KeyFooter
 
@@ -37,7 +37,7 @@ def run_row(run) -> tuple:
             printable(f"{state.get('provider', '?')}/{state.get('runner', '?')}"))
 
 
-class RunsScreen(Screen):
+class RunsScreen(GuardedScreen):
     HELP = ("The runs of this workspace (its runs/ folder), newest first. A run keeps "
             "training when drtui quits; enter reattaches: the monitor replays what was "
             "recorded and follows the log from where it stopped; ctrl+a analyses it. ctrl+e resumes a stopped, "

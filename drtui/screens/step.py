@@ -14,10 +14,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Static
 
 from drtui.screens.draft import REMOVE
+from drtui.screens.guard import GuardedScreen
 from drtui.screens.steps import STEPS, step_of
 from drtui.widgets.field_problem import FieldProblem
 from drtui.widgets.form_field import EMPTY, FormField
@@ -56,7 +56,7 @@ class StepProblems(Static):
         self.display = bool(lines)
 
 
-class WizardStep(Screen):
+class WizardStep(GuardedScreen):
     INDEX: ClassVar[int] = 0
     EXPLANATION: ClassVar[str] = ""  # two lines at 80 columns
     HELP: ClassVar[str] = ""  # the longer story, on f1
@@ -161,6 +161,8 @@ class WizardStep(Screen):
         self.query_one(StepBar).states = tuple(states)
         if self.draft.pending_reward_check() is not None:
             self.app.check_reward_soon()  # its result comes back through show_problems
+        if self.draft.dirty:
+            self.app.autosave_soon()  # shown problems follow every edit: so does the autosave
 
     # --- navigation ---------------------------------------------------------------------
 

@@ -14,9 +14,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Label, Static
 
+from drtui.screens.guard import GuardedScreen
 from drtui.widgets.key_footer import KeyFooter
 
 TITLE = "Tune hyperparameters"
@@ -30,7 +30,7 @@ def open_tune(app) -> None:
         app.push_screen(TuneScreen(session, app.draft.session_path, app.workspace))
 
 
-class TuneScreen(Screen):
+class TuneScreen(GuardedScreen):
     HELP = (f"{HELP}. Set how many trials, the iterations and minutes each may train, and "
             "optionally a search-space TOML file (as `drtui tune --space`); trials appear "
             "as they finish and the study resumes from tune/<study>.db. f8 stops the "
