@@ -20,13 +20,21 @@ from drtui.widgets.key_footer import KeyFooter
 RESUME = "__resume__"
 
 
-def session_summary(path: Path) -> str:
-    """'model · track · algorithm' from a session file, without importing pydantic."""
+MAX_SESSION_BYTES = 1 << 20  # a session file is a page of TOML; a bigger file is not one
+
+
+def session_summary(path: Path) -> str | None:
+    """'model · track · algorithm' from a session file, without importing pydantic; None
+    for a TOML file that is not a session (pyproject.toml and other tools' files)."""
     try:
+        if path.stat().st_size > MAX_SESSION_BYTES:
+            return "✗ larger than 1 MiB: not a session file"
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return "✗ not a readable TOML file"
     if not isinstance(data.get("model"), dict):
+        if "schema_version" not in data:
+            return None  # another tool's TOML file: not listed
         return "! no [model] table: not a drtui session?"
     parts = [str(data["model"].get("name", "?")),
              str(data.get("track", {}).get("world", "reInvent2019_track")),
@@ -70,7 +78,9 @@ class HomeScreen(GuardedScreen):
 
     def refresh_sessions(self) -> None:
         app = self.app
-        files = sorted(p for p in app.workspace.glob("*.toml") if p.is_file())
+        found = sorted(p for p in app.workspace.glob("*.toml") if p.is_file())
+        summaries = {p: summary for p in found if (summary := session_summary(p)) is not None}
+        files = list(summaries)
         self.query_one("#workspace", Static).update(f"in {app.show_path(app.workspace)}/")
         options: list[Option] = []
         draft = app.draft
@@ -82,7 +92,7 @@ class HomeScreen(GuardedScreen):
         width = max((len(printable(p.name)) for p in files), default=0) + 2
         for path in files:
             options.append(Option(Text.assemble((f"{printable(path.name):<{width}}", "bold"),
-                                                session_summary(path)), id=path.name))
+                                                summaries[path]), id=path.name))
         sessions = self.query_one("#sessions", OptionList)
         sessions.clear_options()
         sessions.add_options(options)

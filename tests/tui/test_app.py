@@ -16,7 +16,11 @@ from drtui.cli import main as cli_main
 async def test_home_lists_sessions_and_opens_one(workspace):
     starter_session(workspace, "first-model")
     starter_session(workspace, "second-model", scenario="head_to_head")
-    (workspace / "notes.toml").write_text("title = 'not a session'\n")
+    (workspace / "notes.toml").write_text("schema_version = 1\ntitle = 'half a session'\n")
+    # other tools' TOML files are not sessions, and a huge file is not read
+    (workspace / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    with open(workspace / "huge.toml", "wb") as f:
+        f.truncate(300 * 2**20)
     app = make_app(workspace)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
@@ -25,10 +29,10 @@ async def test_home_lists_sessions_and_opens_one(workspace):
         sessions = app.screen.query_one("#sessions")
         prompts = [str(sessions.get_option_at_index(i).prompt) for i in
                    range(sessions.option_count)]
-        assert [p.split()[0] for p in prompts] == ["first-model.toml", "notes.toml",
-                                                  "second-model.toml"]
-        assert "not a drtui session" in prompts[1]
-        await pilot.press("down", "down", "enter")
+        assert [p.split()[0] for p in prompts] == ["first-model.toml", "huge.toml",
+                                                  "notes.toml", "second-model.toml"]
+        assert "larger than 1 MiB" in prompts[1] and "not a drtui session" in prompts[2]
+        await pilot.press("down", "down", "down", "enter")
         await settle(app, pilot)
         assert screen_name(app) == "TrackStep"
         assert app.draft.get("track.world") == "reInvent2019_wide"

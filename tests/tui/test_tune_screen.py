@@ -82,7 +82,11 @@ async def test_tune_screen_runs_a_study_and_saves_the_best(workspace, monkeypatc
         await pilot.press(*"tuned.toml", "ctrl+s")
         await wait_until(pilot, lambda: (workspace / "tuned.toml").exists())
         saved = store.load(workspace / "tuned.toml")
-        assert saved.effective_hyperparameters()["lr"] == best.params["hyperparameters.lr"]
+        from drtui.tune.study import rounded_value
+
+        # what `drtui tune --save-best` writes: rounded as a person would write it
+        assert saved.effective_hyperparameters()["lr"] == rounded_value(
+            best.params["hyperparameters.lr"], best.distributions["hyperparameters.lr"])
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, TuneScreen))
 
