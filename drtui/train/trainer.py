@@ -182,10 +182,15 @@ class _Metrics:
 
 class Trainer:
     def __init__(self, run_dir: str | os.PathLike, *, resume: bool = False,
-                 trace_all: bool = False, out: TextIO | None = None, env=None):
+                 trace_all: bool = False, out: TextIO | None = None, env=None,
+                 lock_fd: int | None = None, reward_output=None):
         self.run_dir = Path(run_dir).resolve()
         self.resume, self.trace_all = resume, trace_all
         self.out = out or sys.stdout
+        # the supervisor's trainer lock (drtui.train.supervise); in-process use takes its own
+        self.lock_fd = lock_fd
+        # drtui.logs.bounded.RewardOutput: sys.stdout/stderr while training (the process only)
+        self.reward_output = reward_output
         self.environ = os.environ if env is None else env
         self.iteration = 0  # complete iterations
         self.best: dict | None = None
@@ -211,8 +216,23 @@ class Trainer:
 
     def run(self) -> int:
         """Train until stopped, the time limit or the iteration limit; the exit code."""
+        from drtui.runstore import owner
+
+        own_lock = None
+        if self.lock_fd is None:  # in this process, not under the supervisor
+            try:
+                own_lock = owner.acquire(self.run_dir)
+            except owner.TrainerBusy as busy:
+                self.log(f"ERROR: not started: {busy}")
+                return 3  # the live trainer's state stays as it wrote it
+            me = {"pid": os.getpid(), "pid_start": owner.start_time(os.getpid())}
+        else:
+            me = {"worker_pid": os.getpid()}
         self._install_signals()
-        self._state(status="running", pid=os.getpid(), error=None)
+        self._state(status="running", error=None, **me)
+        saved = sys.stdout, sys.stderr
+        if self.reward_output is not None:  # what user code prints goes through the caps
+            sys.stdout = sys.stderr = self.reward_output
         try:
             self._setup()
             reason = self._train()
@@ -222,12 +242,29 @@ class Trainer:
             reason = "stopped"
         except (DrtuiError, SyntaxError) as err:
             return self._fail(err)
+        except SystemExit as err:  # only user code exits: the reward function did
+            return self._fail(UserError(
+                f"reward_function.py called exit({err.code!r}); a reward function must return "
+                "a number"))
         except Exception as err:  # noqa: BLE001 - a trainer bug: keep the traceback
             traceback.print_exc(file=self.out)
             return self._fail(err, internal=True)
         finally:
+            sys.stdout, sys.stderr = saved
+            self._report_output()
             self._close()
+            if own_lock is not None:
+                os.close(own_lock)
         return self._finish(reason)
+
+    def _report_output(self) -> None:
+        """The one line that counts what the caps held back (reward prints, log chatter)."""
+        if self.reward_output is not None:
+            self.reward_output.flush_partial()
+        for source in (self.reward_output, self.out):
+            line = source.summary() if hasattr(source, "summary") else None
+            if line:
+                self.log(line)
 
     def _install_signals(self) -> None:
         def request_stop(signum, _frame):
@@ -334,6 +371,7 @@ class Trainer:
         limit_s = session.training.time_limit_minutes * 60.0 - self.elapsed_before
         self.started = time.monotonic()
         self._deadline = self.started + max(0.0, limit_s)
+        self._state(limit_at=time.time() + max(0.0, limit_s))  # the supervisor enforces it
         self.env.reset()
 
     def _check_worlds(self) -> None:
@@ -600,6 +638,8 @@ class Trainer:
     def _on_step(self, record) -> None:
         self.trace.write(record)
         self.csv.write(record)
+        if self.reward_output is not None:
+            self.reward_output.next_step()
 
     def _on_episode(self, end) -> None:
         it = self.iteration + 1
@@ -678,6 +718,8 @@ class Trainer:
                  f"({steps / max(wall, 1e-9):.0f}/s)")
         if self.tasks is not None:
             self._task_metrics(it)
+        if self.reward_output is not None and (held := self.reward_output.summary()):
+            self.log(held)
         self._state(iteration=it, total_steps=self.env.total_steps, last=self.last_name)
         if self._should_stop():
             return
@@ -791,9 +833,27 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def main(run_dir: str, *, resume: bool = False, trace_all: bool = False) -> int:
+def main(run_dir: str, *, resume: bool = False, trace_all: bool = False,
+         worker: bool = False) -> int:
+    """The trainer process (under drtui.train.supervise when worker): its log capped
+    (DRTUI_LOG_MAX_MB), what the reward function prints capped per step and per run."""
+    from drtui.logs.bounded import DEFAULT_LOG_MAX_MB, CappedLog, RewardOutput
+
     try:
         sys.stdout.reconfigure(line_buffering=True)
     except AttributeError:
         pass
-    return Trainer(run_dir, resume=resume, trace_all=trace_all).run()
+    try:
+        max_mb = _whole_number(os.environ, "DRTUI_LOG_MAX_MB") \
+            if os.environ.get("DRTUI_LOG_MAX_MB") else DEFAULT_LOG_MAX_MB
+    except UserError as err:
+        print(f"ERROR: training failed: {err}", flush=True)
+        return 2
+    out = CappedLog(sys.stdout, max_mb << 20)
+    lock_fd = None
+    if worker:
+        from drtui.train.supervise import LOCK_FD_ENV
+
+        lock_fd = int(os.environ[LOCK_FD_ENV])
+    return Trainer(run_dir, resume=resume, trace_all=trace_all, out=out, lock_fd=lock_fd,
+                   reward_output=RewardOutput(out)).run()
