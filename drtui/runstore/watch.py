@@ -44,6 +44,8 @@ async def follow(run: Run, host: Host, *, alive, poll: float = 0.25,
     path = log_path or str(run.log_path)
     parser = parser or LogParser(source=run.state.get("runner", ""), emit_steps=emit_steps)
     recorder = await _take_recording(run) if record else None
+    if recorder is not None:
+        run.reload()  # the offset where the last recorder stopped, maybe moments ago
     if record and recorder is None:
         record = False
         yield LogLine("another drtui is following this run and records its events; this one "
