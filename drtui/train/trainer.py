@@ -169,15 +169,91 @@ class _Metrics:
     def flush(self) -> None:
         self._write()
 
-    def restore(self, upto_iteration: int) -> None:
+    def restore(self, upto_iteration: int, saved: list | None) -> str | None:
+        """Back to the entries of iterations up to `upto_iteration` (a killed iteration's
+        dropped). The checkpoint's own copy (`saved`, its entries when it was written) stands
+        in for a file that is unreadable or holds fewer of them: never silently shortened.
+        Returns a note of what was restored, or raises UserError when nothing can be."""
+        path = self.tm.path
+        kept, why = None, None
         try:
-            data = json.loads(self.tm.path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            data = {"metrics": []}
-        kept = [m for m in data.get("metrics", []) if m.get("iteration", 0) <= upto_iteration]
+            data = json.loads(path.read_text(encoding="utf-8"))
+            entries = data.get("metrics") if isinstance(data, dict) else None
+            if not isinstance(entries, list) or \
+                    not all(isinstance(m, dict) for m in entries):
+                why = 'must be an object whose "metrics" is a list of objects'
+            else:
+                kept = [m for m in entries if _iteration_of(m) <= upto_iteration]
+        except FileNotFoundError:
+            why = "is missing"
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            why = f"is not valid JSON ({err})"
+        note = None
+        if saved is not None:
+            saved_kept = [m for m in saved if _iteration_of(m) <= upto_iteration]
+            training = lambda ms: sum(m.get("phase") == "training" for m in ms)  # noqa: E731
+            if kept is None or training(kept) < training(saved_kept):
+                why = why or (f"holds {training(kept)} training entries, the checkpoint "
+                              f"{training(saved_kept)}")
+                if path.exists():  # kept beside: nothing is lost
+                    path.replace(path.with_name(f"{path.name}.damaged-{int(time.time())}"))
+                kept = saved_kept
+                note = (f"## drtui: metrics/{path.name} {why}: restored its "
+                        f"{len(kept)} entries from the checkpoint")
+        if kept is None:
+            raise UserError(f"cannot resume: metrics/{path.name} {why}, and the checkpoint "
+                            "holds no copy of it (an older drtui wrote it); move the file "
+                            "away to resume with its metrics started afresh")
         self.tm.metrics = kept
         self.tm.episodes = sum(m.get("phase") == "training" for m in kept)
         self.flush()
+        return note
+
+    def evaluated(self, iteration: int) -> bool:
+        return any(m.get("phase") == "evaluation" and _iteration_of(m) == iteration
+                   for m in self.tm.metrics)
+
+
+def _iteration_of(entry: dict) -> int:
+    value = entry.get("iteration", 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _last_logged_episode(log: Path, window: int = 8 << 20) -> int:
+    """The highest Episode= of the Training> lines near the log's end (a killed iteration's
+    episodes were printed; a resume numbers on after them, never repeats them)."""
+    import re
+
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - window))
+            tail = fh.read(window).decode("utf-8", errors="replace")
+    except OSError:
+        return 0
+    numbers = re.findall(r"^Training> Name=[^,]*, Worker=\d+, Episode=(\d+),", tail, re.M)
+    return max(map(int, numbers), default=0)
+
+
+def remove_temp_files(run_dir: Path) -> list[str]:
+    """Temporary files a killed writer left (atomic writes of checkpoints, metrics, state):
+    removed by the run's trainer, which alone writes checkpoints/ and metrics/; state.json's
+    under its lock, so a follower's write in progress is not touched."""
+    import fcntl
+
+    removed = []
+    for sub in ("checkpoints", "metrics"):
+        for tmp in sorted((run_dir / sub).rglob("*.tmp")):
+            if tmp.is_file():
+                tmp.unlink(missing_ok=True)
+                removed.append(str(tmp.relative_to(run_dir)))
+    with open(run_dir / "state.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for tmp in sorted(run_dir.glob(".state.json.*.tmp")):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp.name)
+    return removed
 
 
 class Trainer:
@@ -359,7 +435,12 @@ class Trainer:
         self.tb = ScalarWriter(self.run_dir / "tb")
         self.elapsed_before = 0.0
         self.distilled = False
+        self.episode_offset = 0  # log episode numbers past a killed iteration's
+        removed = remove_temp_files(self.run_dir)
         self._header()
+        if removed:
+            self.log(f"## drtui: removed {len(removed)} temporary files a killed trainer left: "
+                     + ", ".join(removed))
         if self.curriculum is not None and not self.resume:
             self.log(self.curriculum.describe())
         if self.resume:
@@ -548,6 +629,7 @@ class Trainer:
                 "total_steps": self.env.total_steps, "episodes": self.metrics.episodes,
                 "elapsed_s": self._elapsed(), "seed": self.seed, "name": self._name(),
                 "distilled": self.distilled,
+                "metrics": [dict(m) for m in self.metrics.tm.metrics],
                 "curriculum": self.curriculum.state_dict() if self.curriculum else None,
                 "rng": {"torch": torch.get_rng_state(), "sim": self.sim.gen.get_state(),
                         "eval_sim": self.eval_sim.gen.get_state()}}
@@ -626,10 +708,14 @@ class Trainer:
         torch.set_rng_state(payload["rng"]["torch"])
         self.sim.gen.set_state(payload["rng"]["sim"])
         self.eval_sim.gen.set_state(payload["rng"]["eval_sim"])
-        self.metrics.restore(self.iteration)
+        note = self.metrics.restore(self.iteration, payload.get("metrics"))
+        if note:
+            self.log(note)
         self.last_name = payload["name"]
         best = (ckpt.read_index(self.run_dir) or {}).get("best_checkpoint")
         self.best = best
+        self.episode_offset = max(0, _last_logged_episode(self.run_dir / "logs" / "trainer.log")
+                                  - self.metrics.episodes)
         self.log(f"Resuming from checkpoint {self.last_name}: iteration {self.iteration} "
                  f"complete, training continues with iteration {self.iteration + 1}")
 
@@ -645,7 +731,8 @@ class Trainer:
         it = self.iteration + 1
         self.iter_ends.append(end)
         self.metrics.add(end, "training", it)
-        self.log(f"Training> Name={AGENT}, Worker={end.car}, Episode={self.metrics.episodes}, "
+        self.log(f"Training> Name={AGENT}, Worker={end.car}, "
+                 f"Episode={self.metrics.episodes + self.episode_offset}, "
                  f"Total reward={end.reward:.2f}, Steps={self.env.total_steps}, "
                  f"Training iteration={it - 1}, Progress={end.progress:.2f}, Status={end.status}")
 
@@ -656,6 +743,11 @@ class Trainer:
         max_iterations = int(self.session.effective_hyperparameters()["term_cond_max_episodes"])
         if self.settings.teacher and self.iteration == 0 and not self.distilled:
             self._warm_start()
+        if self.resume and self.evaluate_each_iteration and self.iteration >= 1 and \
+                not self.metrics.evaluated(self.iteration):
+            self.log(f"## drtui: iteration {self.iteration}'s evaluation did not finish before "
+                     "the trainer ended: running it again")
+            self._evaluate(self.iteration)
         while True:
             if self.iteration >= max_iterations:
                 return "done"
