@@ -38,9 +38,40 @@ def _custom_dir(folder: Path) -> Path:
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(_read_text(path))
     except json.JSONDecodeError as exc:
         raise InvalidInput([Problem("", f"{path.name}: not valid JSON ({exc})")]) from None
+    if not isinstance(data, dict):
+        kind = {list: "a list", str: "a string", type(None): "null"}.get(type(data), "a number")
+        raise InvalidInput([Problem("", f"{path.name}: must be a JSON object of keys and "
+                                        f"values, not {kind}")])
+    return data
+
+
+_ROOT: list[Path] = []  # the folder being imported (import_folder sets it)
+
+
+def _read_text(path: Path) -> str:
+    """A file of the folder being imported; a symbolic link that leads outside the folder is
+    refused (an import must not read /etc/shadow into a session), and so is anything but a
+    regular file of at most 16 MiB."""
+    import stat
+
+    resolved = path.resolve()
+    if _ROOT and not resolved.is_relative_to(_ROOT[-1]):
+        raise InvalidInput([Problem("", f"{path.name}: a symbolic link to {resolved}, outside "
+                                        f"the folder {_ROOT[-1]}: refused; copy the file in")])
+    info = resolved.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise InvalidInput([Problem("", f"{path.name}: not a regular file")])
+    if info.st_size > 16 << 20:
+        raise InvalidInput([Problem("", f"{path.name}: {info.st_size} bytes, over the 16 MiB "
+                                        "a DRfC file may have")])
+    try:
+        return resolved.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput([Problem("", f"{path.name}: not UTF-8 text ({exc.reason} at byte "
+                                        f"{exc.start})")]) from None
 
 
 def _action_space(meta: dict[str, Any]) -> dict[str, Any]:
@@ -144,12 +175,13 @@ def _session_data(folder: Path, name: str | None) -> tuple[dict[str, Any], list[
         notes.append("no hyperparameters.json: the algorithm's defaults apply")
     reward = custom / "reward_function.py"
     if reward.is_file():
-        data["reward"] = {"template": None, "code": reward.read_text(encoding="utf-8")}
+        data["reward"] = {"template": None, "code": _read_text(reward)}
     else:
         notes.append("no reward_function.py: the centerline template applies")
 
     run_env = root / "run.env"
     if run_env.is_file():
+        _read_text(run_env)  # inside the folder, a regular file
         env = read_env_file(run_env)
         prefix = env.get("DR_LOCAL_S3_MODEL_PREFIX", "")
         if name is None and re.fullmatch(r"[A-Za-z0-9-]{1,64}", prefix):
@@ -191,6 +223,7 @@ def _session_data(folder: Path, name: str | None) -> tuple[dict[str, Any], list[
 
     system_env = root / "system.env"
     if system_env.is_file():
+        _read_text(system_env)
         env = read_env_file(system_env)
         drfc = data.setdefault("backend", {"provider": "local", "runner": "drfc"}) \
             .setdefault("drfc", {})
@@ -211,7 +244,7 @@ def _session_data(folder: Path, name: str | None) -> tuple[dict[str, Any], list[
         match = re.fullmatch(r"worker-(\d+)\.env", path.name)
         if not match:
             continue
-        env = read_worker_env(path.read_text(encoding="utf-8"))
+        env = read_worker_env(_read_text(path))
         override: dict[str, Any] = {"worker": int(match.group(1))}
         if env.get("DR_WORLD_NAME"):
             override["track"] = {"world": env["DR_WORLD_NAME"],
@@ -236,10 +269,13 @@ def import_folder(folder: Path, name: str | None = None):
     folder = Path(folder)
     if not folder.is_dir():
         raise InvalidInput([Problem("", f"{folder}: not a folder")])
+    _ROOT.append(folder.resolve())
     try:
         data, notes = _session_data(folder, name)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InvalidInput([Problem("", f"{folder}: unexpected DRfC file content: {exc}")]) from None
+    finally:
+        _ROOT.pop()
     session, problems = problems_in(data)
     if session is None or problems:
         raise InvalidInput(problems)

@@ -46,6 +46,7 @@ def supervise(run_dir: str, *, resume: bool, trace_all: bool) -> int:
         return 2
     run = Run(path)
     run.update(pid=os.getpid(), pid_start=owner.start_time(os.getpid()))
+    _end_torn_line(run.log_path)
     grace = _grace()
     limit_s = _limit_s(path)
     argv = [sys.executable, "-m", "drtui.train", str(path), "--worker"]
@@ -93,6 +94,19 @@ def _conclude(run: Run, code: int, over: float | None, limit_s: float, grace: fl
                    "complete iteration stands")
     print(f"ERROR: training failed: {message}", flush=True)
     run.update(status="failed", error=message, ended=time.time())
+
+
+def _end_torn_line(log: Path) -> None:
+    """A trainer killed mid-line left its last log line without a newline: end it, so the
+    new trainer's first line is not glued to it."""
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(-1, os.SEEK_END)
+            torn = fh.read(1) != b"\n"
+    except OSError:  # missing or empty
+        return
+    if torn:
+        print(flush=True)
 
 
 def _signal_name(number: int) -> str:

@@ -682,8 +682,16 @@ class Trainer:
     def _restore(self) -> None:
         try:
             payload = ckpt.load(self.run_dir, "last")
-        except (FileNotFoundError, ValueError, RuntimeError) as err:
+        except (FileNotFoundError, ValueError, RuntimeError, ckpt.CheckpointError) as err:
             raise UserError(f"cannot resume: {err}") from None
+        try:
+            self._apply(payload)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
+            raise UserError(f"cannot resume: checkpoints/last.pt is damaged "
+                            f"({type(err).__name__}: {str(err)[:200]})") from None
+
+    def _apply(self, payload: dict) -> None:
+        """The checkpoint's state into this trainer (resume)."""
         if payload["build"]["network"] != self.build["network"] or \
                 payload["build"]["obs_spec"] != self.build["obs_spec"]:
             raise UserError("cannot resume: the checkpoint was trained with another network "
@@ -712,8 +720,7 @@ class Trainer:
         if note:
             self.log(note)
         self.last_name = payload["name"]
-        best = (ckpt.read_index(self.run_dir) or {}).get("best_checkpoint")
-        self.best = best
+        self.best = ckpt.read_index(self.run_dir).get("best_checkpoint")  # checked entries
         self.episode_offset = max(0, _last_logged_episode(self.run_dir / "logs" / "trainer.log")
                                   - self.metrics.episodes)
         self.log(f"Resuming from checkpoint {self.last_name}: iteration {self.iteration} "
