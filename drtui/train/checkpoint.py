@@ -97,6 +97,25 @@ def read_index(run_dir: Path) -> dict[str, Any]:
             or valid_entry(v)}
 
 
+def set_aside_damaged_index(run_dir: Path) -> str | None:
+    """Before the trainer rewrites deepracer_checkpoints.json: one that is not what
+    read_index accepts whole is kept beside as <name>.damaged-<time>; a note saying so."""
+    path = Path(run_dir) / DIR / INDEX
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        whole = isinstance(data, dict) and data == read_index(run_dir)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        whole = False
+    if whole:
+        return None
+    aside = path.with_name(f"{INDEX}.damaged-{int(time.time())}")
+    path.replace(aside)
+    return (f"## drtui: checkpoints/{INDEX} was damaged (kept as {aside.name}); it is "
+            "written afresh from the checkpoints")
+
+
 def valid_entry(entry: Any) -> bool:
     """An index entry drtui can use: an object with a name, an iteration and a numeric (or
     no) evaluation metric."""

@@ -53,18 +53,29 @@ def supervise(run_dir: str, *, resume: bool, trace_all: bool) -> int:
     argv += (["--resume"] if resume else []) + (["--trace-all"] if trace_all else [])
     child = subprocess.Popen(argv, pass_fds=(lock,), env={**os.environ, LOCK_FD_ENV: str(lock)},
                              preexec_fn=_die_with_parent)
-    run.update(worker_pid=child.pid)
-    forward = lambda signum, _frame: child.send_signal(signum)  # noqa: E731
+    pending: list[int] = []  # signals that came before the child could handle them
+    ready = [False]
+
+    def forward(signum, _frame):
+        if ready[0]:
+            child.send_signal(signum)
+        else:
+            pending.append(signum)
+
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGTERM, forward)
     started = time.monotonic()
     over = None
     while True:
         try:
-            code = child.wait(timeout=1.0)
+            code = child.wait(timeout=0.25)
             break
         except subprocess.TimeoutExpired:
             pass
+        if not ready[0] and _child_ready(run, child.pid):
+            ready[0] = True  # its handlers are installed: a stop now saves a checkpoint
+            for signum in pending:
+                child.send_signal(signum)
         if time.monotonic() > _deadline(run, started, limit_s) + grace:
             over = time.monotonic() - started
             child.kill()
@@ -132,6 +143,14 @@ def _limit_s(path: Path) -> float:
         return sessions.load(path / "session.toml", check=False).training.time_limit_minutes * 60.0
     except Exception:  # noqa: BLE001 - any unreadable session: the child names it
         return 7 * 24 * 3600.0
+
+
+def _child_ready(run: Run, pid: int) -> bool:
+    """The child recorded its pid, which it does once its signal handlers are installed."""
+    try:
+        return run.reload().state.get("worker_pid") == pid
+    except StateError:
+        return False
 
 
 def _deadline(run: Run, started: float, limit_s: float) -> float:

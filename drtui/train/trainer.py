@@ -684,6 +684,8 @@ class Trainer:
             payload = ckpt.load(self.run_dir, "last")
         except (FileNotFoundError, ValueError, RuntimeError, ckpt.CheckpointError) as err:
             raise UserError(f"cannot resume: {err}") from None
+        if note := ckpt.set_aside_damaged_index(self.run_dir):
+            self.log(note)
         try:
             self._apply(payload)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
