@@ -447,7 +447,7 @@ def cmd_runs_clean(args: argparse.Namespace) -> int:
         if run.status in store.ACTIVE and asyncio.run(launch.is_alive(run)):
             kept.append(run.id)  # never delete a run that is still training
             continue
-        if args.runs or run.status in ("finished", "stopped", "failed", "created"):
+        if args.runs or run.status in store.ENDED:
             shutil.rmtree(run.path)
             removed.append(run.id)
     con = _console()

@@ -29,6 +29,18 @@ KINDS = {
     "drtui-run": "a drtui run folder (runs/<id>: logs/trainer.log, metrics/)",
 }
 PEEK_BYTES = 256 << 10
+# an archive member larger than this is refused by its header's size, before a byte of it is
+# read: a small .tar.gz can hold gigabytes of zeros (DRTUI_ANALYZE_MEMBER_MAX_MB)
+MEMBER_MAX_MB = 1024
+
+
+def member_limit() -> int:
+    import os
+
+    try:
+        return max(1, int(os.environ.get("DRTUI_ANALYZE_MEMBER_MAX_MB", MEMBER_MAX_MB))) << 20
+    except ValueError:
+        return MEMBER_MAX_MB << 20
 _ITERATION_CSV = re.compile(r"(?:^|/)training-simtrace(?:-\d+)?/(\d+)-iteration\.csv$")
 
 
@@ -54,10 +66,19 @@ class Tree:
         return cls(path, sorted(n[len(prefix):] for n in members), tar, prefix)
 
     def open(self, rel: str) -> BinaryIO:
+        """The file, streamed (an archive member is decompressed as it is read, and refused
+        when its size is over member_limit())."""
         if self._tar is None:
             return open(self.root / rel, "rb")  # noqa: SIM115 - the caller closes it
-        fh = self._tar.extractfile(self._prefix + rel)
-        return io.BytesIO(fh.read() if fh else b"")
+        member = self._tar.getmember(self._prefix + rel)
+        limit = member_limit()
+        if member.size > limit:
+            raise InvalidInput([f"{self.root}: {rel} is {member.size} bytes, over the limit "
+                                f"of {limit >> 20} MiB for an archive member "
+                                "(DRTUI_ANALYZE_MEMBER_MAX_MB); extract it and analyse the "
+                                "file or folder itself"])
+        fh = self._tar.extractfile(member)
+        return fh if fh is not None else io.BytesIO(b"")
 
     def match(self, pattern: str) -> list[str]:
         rx = re.compile(pattern)
@@ -148,6 +169,9 @@ def detect(path: str | Path) -> Detected:
     path = Path(path)
     if not path.exists():
         raise InvalidInput([f"{path}: no such file or folder"])
+    if not path.is_dir() and not path.is_file():  # stat, never open: a FIFO would block
+        raise InvalidInput([f"{path}: not a regular file (a FIFO, device or socket); drtui "
+                            "analyses regular files, folders and archives only"])
     if path.is_dir():
         tree = Tree.of(path)
         kind = tree_kind(tree)

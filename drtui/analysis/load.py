@@ -121,7 +121,25 @@ def metrics_problem(doc: dict, training: bool) -> str | None:
         missing = [f for f in fields if f not in entry]
         if missing:
             return f"metrics[{i}]: missing {', '.join(missing)}"
+        wrong = [f for f in fields if f not in _TEXT_FIELDS and not _is_number(entry[f])]
+        if wrong:
+            return f"metrics[{i}]: {', '.join(wrong)} must be numbers"
+        if training and (not isinstance(entry["phase"], str) or
+                         not isinstance(entry["episode_status"], str)):
+            return f"metrics[{i}]: phase and episode_status must be strings"
+        if training and int(entry["trial"]) < 1:
+            return f"metrics[{i}]: trial must be 1 or more"
     return None
+
+
+_TEXT_FIELDS = ("phase", "episode_status")
+
+
+def _is_number(value) -> bool:
+    import math
+
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        math.isfinite(value)
 
 
 def metrics_frame(docs: list[tuple[int, dict]]):
@@ -208,9 +226,14 @@ def _concat(frames):
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
+JSON_BYTES = 64 << 20  # a metrics JSON larger than this is no DeepRacer file
+
+
 def _read_json(tree: Tree, rel: str) -> dict | None:
     with tree.open(rel) as fh:
-        data = fh.read()
+        data = fh.read(JSON_BYTES + 1)
+    if len(data) > JSON_BYTES:
+        raise ValueError(f"larger than {JSON_BYTES >> 20} MiB")
     return json.loads(data) if _metrics_kind(data) else None
 
 
@@ -255,8 +278,8 @@ def _tree_metrics(tree: Tree, loaded: Loaded) -> None:
     for rel in tree.match(r"(^|/)metrics/.*\.json$|(^|/)(Training|Evaluation)Metrics[^/]*\.json$"):
         try:
             doc = _read_json(tree, rel)
-        except (ValueError, UnicodeDecodeError):
-            loaded.notes.append(f"{rel}: unreadable JSON, skipped")
+        except (ValueError, UnicodeDecodeError) as err:
+            loaded.notes.append(f"{rel}: unreadable JSON ({str(err)[:120]}), skipped")
             continue
         if doc is None:
             continue
@@ -365,12 +388,13 @@ def _drtui_run(tree: Tree, loaded: Loaded) -> None:
                 session = tomllib.load(fh)
             except tomllib.TOMLDecodeError:
                 session = {}
-        track = session.get("track", {})
-        loaded.world = track.get("world")
-        route = track.get("route")
+        track, hp = session.get("track"), session.get("hyperparameters")
+        world = track.get("world") if isinstance(track, dict) else None
+        loaded.world = world if isinstance(world, str) else None
+        route = track.get("route") if isinstance(track, dict) else None
         if isinstance(route, str) and route in tree.files and tree.root.is_dir():
             loaded.world = str(tree.root / route)  # the run's own route.npy: its pictures
-        epi = session.get("hyperparameters", {}).get("num_episodes_between_training")
+        epi = hp.get("num_episodes_between_training") if isinstance(hp, dict) else None
         loaded.episodes_per_iteration = int(epi) if isinstance(epi, int) else None
 
 

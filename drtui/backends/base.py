@@ -54,6 +54,45 @@ class Chunk:
     offset: int
 
 
+LONG_MARK = " [drtui: line cut, longer than {n} bytes]"
+
+
+def read_span(offset: int, limit: int) -> tuple[int, int]:
+    """Where a read for `read_from(path, offset, limit)` starts and how much it takes: one
+    byte before the offset too, which tells `chunk_from` whether the offset is mid-line."""
+    if offset < 0:
+        raise ValueError(f"a log offset is a byte position from 0, not {offset}")
+    return (offset - 1, limit + 1) if offset else (0, limit)
+
+
+def chunk_from(raw: bytes, offset: int, limit: int) -> Chunk:
+    """The complete lines of `raw` (read at read_span(offset, limit)). A line longer than a
+    whole read is cut there and marked, and the rest of it, up to its newline, is skipped on
+    the next reads: a follower never waits on a line megabytes long. Lines are cut at
+    drtui.logs.bounded.LINE_MAX too."""
+    from drtui.logs.bounded import LINE_MAX, cut
+
+    if offset:
+        mid_line, data = raw[:1] not in (b"\n", b""), raw[1:]
+    else:
+        mid_line, data = False, raw
+    start = 0
+    if mid_line:  # the rest of a line an earlier read cut: skip it
+        newline = data.find(b"\n")
+        if newline < 0:
+            return Chunk([], offset + len(data))
+        start = newline + 1
+    body = data[start:]
+    end = body.rfind(b"\n")
+    if end < 0:
+        if body and len(data) >= limit:  # a whole read and no newline: cut the line here
+            head = body[:LINE_MAX].decode("utf-8", errors="ignore")
+            return Chunk([head + LONG_MARK.format(n=len(body))], offset + len(data))
+        return Chunk([], offset + start)
+    text = body[: end + 1].decode("utf-8", errors="replace")
+    return Chunk([cut(line) for line in text.splitlines()], offset + start + end + 1)
+
+
 class Host(abc.ABC):
     name: str = "host"
 
@@ -81,7 +120,17 @@ class Host(abc.ABC):
 
     @abc.abstractmethod
     async def read_from(self, path: str, offset: int, limit: int = 1 << 20) -> Chunk:
-        """Complete lines of a file from byte offset (a partial last line is left for later)."""
+        """Complete lines of a file from byte offset (a partial last line is left for later);
+        read with read_span and split with chunk_from, so overlong lines are cut alike on
+        every host. A negative offset raises ValueError."""
+
+    async def size(self, path: str) -> int | None:
+        """The file's size in bytes, None when it does not exist."""
+        try:
+            result = await self.run(["wc", "-c", path], timeout=60)
+            return int(result.stdout.split()[0]) if result.returncode == 0 else None
+        except (DrtuiError, OSError, NotImplementedError, IndexError, ValueError):
+            return None  # unknown: the offset is taken as it is
 
     @abc.abstractmethod
     async def put(self, local: Path, remote: str) -> None: ...

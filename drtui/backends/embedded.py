@@ -9,6 +9,7 @@ import sys
 import time
 
 from drtui.backends.base import Host, Runner
+from drtui.runstore import owner
 from drtui.runstore.store import Run
 
 
@@ -26,30 +27,34 @@ class EmbeddedRunner(Runner):
         run.update(status="starting", host=host.name)
         pid = await host.start_detached(self.command(run, resume=resume),
                                         log_path=str(run.log_path))
-        run.update(status="running", pid=pid, started=time.time())
+        # pid and start time together name the trainer: a recycled pid never matches
+        run.update(status="running", pid=pid, pid_start=owner.start_time(pid),
+                   started=time.time())
 
     async def alive(self, run: Run, host: Host) -> bool:
-        pid = run.state.get("pid")
-        return bool(pid) and await host.is_running(int(pid))
+        return owner.trainer_pid(run.path, run.reload().state) is not None
 
     async def stop(self, run: Run, host: Host, *, grace: float = 30.0) -> None:
         """SIGINT asks the trainer to finish the step, checkpoint and exit; SIGKILL after
-        the grace period."""
-        pid = run.state.get("pid")
-        if not pid:
-            return
-        # a trainer that already ended keeps the status it wrote (finished, failed), and its
-        # pid, perhaps another process's by now, gets no signal
-        if await host.is_running(int(pid)):
+        the grace period. Only this run's trainer, checked by its lock or its pid and start
+        time, gets a signal: a stale pid, 1 or -1 in state.json never does."""
+        pid = owner.trainer_pid(run.path, run.reload().state)
+        if pid is not None:
             run.update(status="stopping")
-            await host.signal(int(pid), signal.SIGINT)
+            await host.signal(pid, signal.SIGINT)
             deadline = time.monotonic() + grace
             while time.monotonic() < deadline:
-                if not await host.is_running(int(pid)):
+                if owner.trainer_pid(run.path, run.state) != pid:
                     break
                 await asyncio.sleep(0.1)
             else:
-                await host.signal(int(pid), signal.SIGKILL)
+                if owner.trainer_pid(run.path, run.state) == pid:
+                    await host.signal(pid, signal.SIGKILL)
         run.reload()
         if run.status in ("starting", "running", "stopping"):
-            run.update(status="stopped")
+            if pid is None:  # nothing to stop: its trainer had died unseen
+                from drtui.runstore.store import KILLED_MESSAGE
+
+                run.update(status="killed", error=KILLED_MESSAGE, ended=time.time())
+            else:
+                run.update(status="stopped")

@@ -9,23 +9,21 @@ import signal
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
-from drtui.backends.base import Chunk, CommandResult, Host, Provider
+from drtui.backends.base import Chunk, CommandResult, Host, Provider, chunk_from, read_span
 from drtui.runstore.store import Run
 
 
 def read_lines_from(path: str | Path, offset: int, limit: int = 1 << 20) -> Chunk:
-    """Complete lines from a byte offset; a partial last line waits for its newline."""
+    """Complete lines from a byte offset; a partial last line waits for its newline, an
+    overlong one is cut (drtui.backends.base.chunk_from)."""
+    start, size = read_span(offset, limit)
     try:
         with open(path, "rb") as fh:
-            fh.seek(offset)
-            data = fh.read(limit)
+            fh.seek(start)
+            data = fh.read(size)
     except FileNotFoundError:
         return Chunk([], offset)
-    end = data.rfind(b"\n")
-    if end < 0:
-        return Chunk([], offset)
-    text = data[: end + 1].decode("utf-8", errors="replace")
-    return Chunk(text.splitlines(), offset + end + 1)
+    return chunk_from(data, offset, limit)
 
 
 class LocalHost(Host):
@@ -93,6 +91,12 @@ class LocalHost(Host):
 
     async def read_from(self, path: str, offset: int, limit: int = 1 << 20) -> Chunk:
         return read_lines_from(path, offset, limit)
+
+    async def size(self, path: str) -> int | None:
+        try:
+            return os.stat(path).st_size
+        except FileNotFoundError:
+            return None
 
     async def put(self, local: Path, remote: str) -> None:
         Path(remote).parent.mkdir(parents=True, exist_ok=True)

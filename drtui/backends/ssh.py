@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from drtui.backends.base import Chunk, CommandResult, Host, HostUnreachable
+from drtui.backends.base import Chunk, CommandResult, Host, HostUnreachable, chunk_from, read_span
 from drtui.errors import DrtuiError
 
 
@@ -230,19 +230,17 @@ class SshHost(Host):
         from drtui.asyncssh_quiet import load
         asyncssh = load()
 
+        start, size = read_span(offset, limit)
+
         async def op(conn):
             sftp = await self._sftp_client()
             try:
                 async with sftp.open(path, "rb") as fh:
-                    await fh.seek(offset)
-                    data = await fh.read(limit)
+                    await fh.seek(start)
+                    data = await fh.read(size)
             except asyncssh.SFTPNoSuchFile:
                 return Chunk([], offset)
-            end = data.rfind(b"\n")
-            if end < 0:
-                return Chunk([], offset)
-            return Chunk(data[: end + 1].decode("utf-8", errors="replace").splitlines(),
-                         offset + end + 1)
+            return chunk_from(data, offset, limit)
         return await self._retrying(op)
 
     async def put(self, local: Path, remote: str) -> None:

@@ -50,12 +50,38 @@ def _custom_dir(folder: Path) -> Path:
 
 
 def _read_json(path: Path) -> tuple[str, Any]:
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     try:
-        return text, json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _refuse(f"{path.name}: not valid JSON ({exc}); simapp's json.load stops on it "
                       "too") from None
+    if not isinstance(data, dict):
+        kind = {list: "a list", str: "a string", type(None): "null"}.get(type(data), "a number")
+        raise _refuse(f"{path.name}: must be a JSON object of keys and values, not {kind}")
+    return text, data
+
+
+_ROOT: list[Path] = []  # the folder being imported (import_folder sets it)
+MAX_FILE_BYTES = 16 << 20  # a DRfC file is a page of text
+
+
+def _read_text(path: Path) -> str:
+    """A file of the folder being imported: a symbolic link that leads outside the folder is
+    refused (an import must not read /etc/shadow into a session), and so is anything but a
+    regular file of at most 16 MiB."""
+    import stat
+
+    resolved = path.resolve()
+    if _ROOT and not resolved.is_relative_to(_ROOT[-1]):
+        raise _refuse(f"{path.name}: a symbolic link to {resolved}, outside the folder "
+                      f"{_ROOT[-1]}: refused; copy the file in")
+    info = resolved.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise _refuse(f"{path.name}: not a regular file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise _refuse(f"{path.name}: {info.st_size} bytes, over the 16 MiB a DRfC file may have")
+    return resolved.read_bytes().decode("utf-8")
 
 
 # -- model_metadata.json ------------------------------------------------------------------------
@@ -118,7 +144,7 @@ def _hyperparameters(hp: dict[str, Any], notes: list[str]) -> dict[str, Any]:
 # -- env files ----------------------------------------------------------------------------------
 def _env_table(path: Path, notes: list[str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """(KEY -> text as written, the words activate.sh reads) of a system.env or run.env."""
-    raw = path.read_bytes().decode("utf-8")
+    raw = _read_text(path)
     if "\r" in raw:
         notes.append(f"{path.name} has Windows line ends: DRfC's activate.sh would keep the CR "
                      "at the end of every value; drtui reads and writes plain line ends")
@@ -140,7 +166,7 @@ def _worker_table(path: Path) -> dict[str, str]:
     """worker-N.env as prepare-config reads it (`dict(line.split('='))` of the lines not
     starting with '#'), refused where that reading fails."""
     table = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(_read_text(path).splitlines(), 1):
         if line.startswith("#"):
             continue
         parts = line.split("=")
@@ -391,7 +417,7 @@ def _session_data(folder: Path, name: str | None) -> tuple[dict[str, Any], list[
         notes.append("no hyperparameters.json: the algorithm's defaults apply")
     reward = custom / "reward_function.py"
     if reward.is_file():
-        data["reward"] = {"template": None, "code": reward.read_text(encoding="utf-8")}
+        data["reward"] = {"template": None, "code": _read_text(reward)}
     else:
         notes.append("no reward_function.py: the centerline template applies")
     _env_data(data, root, name, notes)
@@ -404,10 +430,13 @@ def import_folder(folder: Path, name: str | None = None):
     folder = Path(folder)
     if not folder.is_dir():
         raise _refuse(f"{folder}: not a folder")
+    _ROOT.append(folder.resolve())
     try:
         data, notes = _session_data(folder, name)
     except UnicodeDecodeError as exc:
         raise _refuse(f"{folder}: a file is not UTF-8 text ({exc.reason})") from None
+    finally:
+        _ROOT.pop()
     session, problems = problems_in(data)
     if session is None or errors(problems):
         raise InvalidInput(errors(problems) or problems)

@@ -41,6 +41,7 @@ _STAGE = re.compile(r'curriculum stage (\d+)/(\d+) "([^"]*)": (.*)')
 _CHECKPOINT = re.compile(r"Checkpoint> Saving in path=\['?[^\]]*?(\d+)_Step-(\d+)\.ckpt")
 _EVAL_DONE = re.compile(r"Finished evaluation phase\. Success rate = ([-+0-9.eE]+), "
                         r"Avg Total Reward = ([-+0-9.eE]+|nan)")
+_RESUMED = re.compile(r"^Resuming from checkpoint (\d+)_Step-(\d+)\.ckpt: iteration (\d+) complete")
 _EVAL_PROGRESS = re.compile(r"Evaluation episode progress: \[([^\]]*)\]")
 _LEVEL = (("error", re.compile(r"\b(ERROR|Error|Traceback|Exception|FAILED|failed)\b")),
           ("warning", re.compile(r"\b(WARNING|Warning|WARN|RuntimeWarning|timed out)\b")))
@@ -150,6 +151,10 @@ class LogParser:
                 out.append(Checkpoint(number, steps, f"{number}_Step-{steps}.ckpt"))
                 if number >= 1 and (self._episodes or self._updates):
                     out.append(self._close_iteration(number, steps))
+        elif line.startswith("Resuming from checkpoint"):
+            m = _RESUMED.search(line)
+            if m:
+                self._on_resume(int(m.group(3)), int(m.group(2)), out)
         elif line.startswith("## drtui: task "):
             m = _TASK.search(line)
             if m:
@@ -223,6 +228,18 @@ class LogParser:
         if phase == "training":
             self._episodes.append(end)
         out.append(end)
+
+    def _on_resume(self, iteration: int, total_steps: int, out: list[Event]) -> None:
+        """drtui's trainer resumed after a kill: what the killed attempt left half done (its
+        iteration's episodes, an evaluation) is dropped, so each iteration counts its own
+        episodes once. If the kill fell between the checkpoint and its Checkpoint> line,
+        the episodes gathered are that complete iteration's: it is closed here."""
+        if iteration == self.iteration + 1 and (self._episodes or self._updates):
+            out.append(Checkpoint(iteration, total_steps, f"{iteration}_Step-{total_steps}.ckpt"))
+            out.append(self._close_iteration(iteration, total_steps))
+        self.iteration = iteration
+        self._episodes, self._updates = [], []
+        self._trace_end_pending, self._episode_start, self._eval = None, None, None
 
     def _on_droa(self, line: str, out: list[Event]) -> None:
         """A metrics record (training episodes, then the evaluation episodes that follow each

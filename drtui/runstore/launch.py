@@ -21,7 +21,7 @@ from typing import Any
 from drtui.backends.base import Host, HostGone, HostUnreachable, Provider, Runner
 from drtui.errors import DrtuiError
 from drtui.events import Cost, Event, LogLine, Status
-from drtui.runstore import store
+from drtui.runstore import owner, store
 from drtui.runstore.store import ACTIVE, Run
 
 COST_EVERY_S = 15.0
@@ -47,8 +47,20 @@ def backend_for(provider: str, runner: str) -> tuple[Provider, Runner]:
     return provider_cls(), runner_cls()
 
 
+class RunUnusable(DrtuiError):
+    """The run's state cannot be acted on (damaged state.json, or a trainer already on it)."""
+
+    exit_code = 2
+
+
 def _backend(run: Run) -> tuple[Provider, Runner]:
-    return backend_for(run.state["provider"], run.state["runner"])
+    if run.status == "damaged":
+        raise RunUnusable(run.state.get("error") or f"{run.path / 'state.json'}: damaged")
+    provider, runner = run.state.get("provider"), run.state.get("runner")
+    if not isinstance(provider, str) or not isinstance(runner, str):
+        raise RunUnusable(f"{run.path / 'state.json'}: provider and runner must be names "
+                          f"(strings); found {provider!r} and {runner!r}")
+    return backend_for(provider, runner)
 
 
 def create_run(workspace: Path, session_path: Path, *,
@@ -74,20 +86,44 @@ async def start(run: Run, *, resume: bool = False) -> Host:
     """Acquire a host and launch training on it. If anything fails, the run is marked
     failed and whatever acquire created is released."""
     provider, runner = _backend(run)
-    host = None
-    try:
-        host = await provider.acquire(run)
-        run.update(released=False)
-        await runner.launch(run, host, resume=resume)
-    except BaseException as err:
-        run.update(status="failed", error=str(err) or type(err).__name__, ended=time.time())
+    async with _run_lock(run, owner.LAUNCH_LOCK):  # one launch of a run at a time
+        await _refuse_if_training(run, provider, runner)
+        host = None
         try:
-            await provider.release(run)
-        finally:
-            if host is not None:
-                await host.close()
-        raise
+            host = await provider.acquire(run)
+            run.update(released=False)
+            await runner.launch(run, host, resume=resume)
+        except BaseException as err:
+            run.update(status="failed", error=str(err) or type(err).__name__, ended=time.time())
+            try:
+                await provider.release(run)
+            finally:
+                if host is not None:
+                    await host.close()
+            raise
     return host
+
+
+async def _refuse_if_training(run: Run, provider: Provider, runner: Runner) -> None:
+    """Two launches (two `run --resume`, a resume beside a live trainer) never start two
+    trainers on one folder: the second is refused, naming the live one, and the run's state
+    is left as the live trainer wrote it."""
+    run.reload()
+    why = owner.busy(run.path, run.state)
+    if why is None and run.status in ACTIVE and not run.state.get("released") and \
+            run.state.get("provider") != "local":
+        try:
+            host = await provider.acquire(run, create=False)
+        except HostGone:
+            host = None
+        if host is not None:
+            try:
+                if await runner.alive(run, host):
+                    why = f"run {run.id} is still training on {host.name}"
+            finally:
+                await host.close()
+    if why:
+        raise RunUnusable(f"{why}; `drtui runs attach {run.id}` follows it")
 
 
 async def events(run: Run, host: Host | None = None, *, poll: float = 0.25,
@@ -265,12 +301,12 @@ async def _with_cost(stream: AsyncIterator[Event], run: Run, per_hour: float,
 
 
 @asynccontextmanager
-async def _run_lock(run: Run):
+async def _run_lock(run: Run, name: str = "backend.lock"):
     """An exclusive lock on the run's backend work across processes (flock, polled so the
     event loop keeps running)."""
     import fcntl
 
-    with open(run.path / "backend.lock", "a") as fh:
+    with open(run.path / name, "a") as fh:
         while True:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)

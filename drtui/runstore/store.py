@@ -17,6 +17,7 @@ state.json is rewritten atomically on every change, so a killed drtui never leav
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,42 @@ from drtui.session.store import atomic_write
 
 ACTIVE = ("starting", "running", "stopping")
 RUN_ROUTE = "route.npy"  # a session's own route file, as its run folder keeps it
+# ended: `runs clean` removes these; "killed" is a trainer found dead without a last word,
+# "damaged" a run whose state.json cannot be read (removed only when named)
+ENDED = ("finished", "stopped", "failed", "killed", "created")
+KILLED_MESSAGE = ("the trainer process ended without a last word (killed, out of memory, or the "
+                  "machine restarted); `drtui run --resume` continues from its last checkpoint")
+
+
+class StateError(ValueError):
+    """state.json cannot be read as a run's state (the message names the file and the rule)."""
+
+
+def read_state(path: Path) -> dict[str, Any]:
+    """state.json as a dict, or StateError with one line naming the file and what is wrong."""
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise StateError(f"{path}: cannot be read ({err.strerror or err})") from None
+    if not raw.strip():
+        raise StateError(f"{path}: is empty; it must be a JSON object (drtui writes it whole, "
+                         "so something else truncated it)")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise StateError(f"{path}: is not valid JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise StateError(f"{path}: must be a JSON object of a run's state, not a "
+                         f"{_json_kind(data)}")
+    status = data.get("status", "unknown")
+    if not isinstance(status, str):
+        raise StateError(f"{path}: status must be a string, not a {_json_kind(status)}")
+    return data
+
+
+def _json_kind(value: Any) -> str:
+    return {dict: "object", list: "list", str: "string", bool: "boolean", int: "number",
+            float: "number", type(None): "null"}.get(type(value), type(value).__name__)
 
 
 @dataclass
@@ -61,17 +98,21 @@ class Run:
 
         with open(self.path / "state.lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
+            state_path = self.path / "state.json"
             try:
-                current = json.loads((self.path / "state.json").read_text(encoding="utf-8"))
-            except (FileNotFoundError, json.JSONDecodeError):
+                current = read_state(state_path)
+            except StateError:
                 current = {}
+                if state_path.exists():  # kept beside, never overwritten unseen
+                    os.replace(state_path, state_path.with_name(
+                        f"state.json.damaged-{int(time.time())}"))
             current.update(changes)
             current["updated"] = time.time()
             atomic_write(self.path / "state.json", json.dumps(current, indent=2, sort_keys=True))
             self.state = current
 
     def reload(self) -> Run:
-        self.state = json.loads((self.path / "state.json").read_text(encoding="utf-8"))
+        self.state = read_state(self.path / "state.json")
         return self
 
 
@@ -89,12 +130,16 @@ def create(workspace: Path, session, files: dict[str, str], *, provider: str, ru
 
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now or time.time()))
     base = runs_dir(workspace) / f"{session.model.name}-{stamp}"
+    base.parent.mkdir(parents=True, exist_ok=True)
     path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}-{n}")
-    (path / "logs").mkdir(parents=True)
-    for sub in ("checkpoints", "metrics", "tb"):
+    while True:  # mkdir is the claim: two drtuis creating runs in one second get two folders
+        try:
+            path.mkdir()
+            break
+        except FileExistsError:
+            n += 1
+            path = base.with_name(f"{base.name}-{n}")
+    for sub in ("logs", "checkpoints", "metrics", "tb"):
         (path / sub).mkdir()
     if session.track.route:
         from drtui.catalog.tracks import route_path
@@ -115,6 +160,31 @@ def load(path: Path) -> Run:
     return Run(Path(path)).reload()
 
 
+def damaged(path: Path, why: str) -> Run:
+    """A run folder whose state.json cannot be read, listed as such (never hidden, never
+    rewritten until a trainer or `runs clean RUN` acts on it)."""
+    return Run(Path(path), {"status": "damaged", "error": why})
+
+
+def look(run: Run) -> Run:
+    """The run as it is now: an active local run whose trainer is dead is marked killed
+    (whoever looks first), so it ends, can be resumed and `runs clean` removes it."""
+    if run.status not in ACTIVE or run.state.get("provider") != "local" or \
+            run.state.get("runner") != "embedded":
+        return run  # another machine's trainer: its runner checks it over the connection
+    from drtui.runstore import owner
+
+    launching = owner.try_lock(run.path / owner.LAUNCH_LOCK)
+    if launching is None:
+        return run  # a launch is under way: its pid is not recorded yet
+    try:
+        if owner.trainer_pid(run.path, run.reload().state) is None and run.status in ACTIVE:
+            run.update(status="killed", error=KILLED_MESSAGE, ended=time.time())
+    finally:
+        os.close(launching)
+    return run
+
+
 def list_runs(workspace: Path) -> list[Run]:
     root = runs_dir(workspace)
     if not root.is_dir():
@@ -122,9 +192,11 @@ def list_runs(workspace: Path) -> list[Run]:
     runs = []
     for state in sorted(root.glob("*/state.json")):
         try:
-            runs.append(load(state.parent))
-        except (OSError, json.JSONDecodeError):
-            continue  # a folder being created or damaged by hand: not a run to list
+            runs.append(look(load(state.parent)))
+        except StateError as err:
+            runs.append(damaged(state.parent, str(err)))
+        except OSError:
+            continue  # removed while listing
     return runs
 
 
@@ -135,7 +207,10 @@ def find(workspace: Path, ref: str) -> Run:
 
     candidate = Path(ref)
     if (candidate / "state.json").is_file():
-        return load(candidate)
+        try:
+            return look(load(candidate))
+        except StateError as err:
+            return damaged(candidate, str(err))
     matches = [r for r in list_runs(workspace) if r.id == ref] or \
               [r for r in list_runs(workspace) if r.id.startswith(ref)]
     if len(matches) == 1:

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from drtui.errors import DrtuiError
 from drtui.session.store import atomic_write
 
 FORMAT = 1
@@ -50,14 +51,29 @@ def save(run_dir: Path, payload: dict[str, Any], which: str = "last") -> Path:
     return path
 
 
+class CheckpointError(DrtuiError):
+    """A checkpoint file that cannot be used: the message names the file and why."""
+
+
 def load(run_dir: Path, which: str = "last", map_location: str | torch.device = "cpu") -> dict:
     path = path_of(run_dir, which)
     if not path.is_file():
         raise FileNotFoundError(f"no {which} checkpoint in {path.parent}")
-    # weights_only: a checkpoint holds tensors, numbers, strings and dicts, nothing to unpickle
-    payload = torch.load(path, map_location=map_location, weights_only=True)
-    if payload.get("format") != FORMAT:
-        raise ValueError(f"{path}: unknown checkpoint format {payload.get('format')!r}")
+    try:
+        # weights_only: a checkpoint holds tensors, numbers, strings and dicts: nothing runs
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - torn, truncated or not a torch file at all
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise CheckpointError(f"{path}: not a readable checkpoint (truncated or damaged: "
+                              f"{type(err).__name__}: {first})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        got = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        raise CheckpointError(f"{path}: not a drtui checkpoint (format {got!r}, expected "
+                              f"{FORMAT})")
+    missing = [k for k in ("build", "policy", "iteration", "name") if k not in payload]
+    if missing or not isinstance(payload["build"], dict):
+        raise CheckpointError(f"{path}: a damaged checkpoint (missing or wrong: "
+                              f"{', '.join(missing) or 'build'})")
     return payload
 
 
@@ -67,11 +83,50 @@ def promote_best(run_dir: Path) -> None:
 
 
 def read_index(run_dir: Path) -> dict[str, Any]:
+    """deepracer_checkpoints.json; {} when it is unreadable or not an object, and an entry
+    that is not an object with a name is dropped: the trainer rewrites it whole from what it
+    knows, readers fall back to the checkpoint files themselves."""
     path = Path(run_dir) / DIR / INDEX
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if k not in ("best_checkpoint", "last_checkpoint")
+            or valid_entry(v)}
+
+
+def set_aside_damaged_index(run_dir: Path) -> str | None:
+    """Before the trainer rewrites deepracer_checkpoints.json: one that is not what
+    read_index accepts whole is kept beside as <name>.damaged-<time>; a note saying so."""
+    path = Path(run_dir) / DIR / INDEX
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        whole = isinstance(data, dict) and data == read_index(run_dir)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        whole = False
+    if whole:
+        return None
+    aside = path.with_name(f"{INDEX}.damaged-{int(time.time())}")
+    path.replace(aside)
+    return (f"## drtui: checkpoints/{INDEX} was damaged (kept as {aside.name}); it is "
+            "written afresh from the checkpoints")
+
+
+def valid_entry(entry: Any) -> bool:
+    """An index entry drtui can use: an object with a name, an iteration and a numeric (or
+    no) evaluation metric."""
+    import math
+
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        return False
+    it, metric = entry.get("iteration"), entry.get("avg_eval_metric")
+    return isinstance(it, int) and not isinstance(it, bool) and (
+        metric is None or (isinstance(metric, (int, float)) and not isinstance(metric, bool)
+                           and math.isfinite(metric)))
 
 
 def write_index(run_dir: Path, index: dict[str, Any]) -> None:
@@ -127,8 +182,13 @@ def load_policy(run_dir: Path, which: str = "best") -> tuple[GreedyPolicy, dict[
     if which == "best" and not path_of(run_dir, "best").is_file():
         which = "last"
     payload = load(run_dir, which)
-    net = build_policy_net(payload["build"])
-    net.load_state_dict(payload["policy"])
+    try:
+        net = build_policy_net(payload["build"])
+        net.load_state_dict(payload["policy"])
+        keys = sorted(payload["build"]["obs_spec"])
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise CheckpointError(f"{path_of(run_dir, which)}: its network cannot be rebuilt "
+                              f"({type(err).__name__}: {first})") from None
     net.eval()
-    keys = sorted(payload["build"]["obs_spec"])
     return GreedyPolicy(net, keys).eval(), payload

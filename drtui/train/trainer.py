@@ -169,23 +169,104 @@ class _Metrics:
     def flush(self) -> None:
         self._write()
 
-    def restore(self, upto_iteration: int) -> None:
+    def restore(self, upto_iteration: int, saved: list | None) -> str | None:
+        """Back to the entries of iterations up to `upto_iteration` (a killed iteration's
+        dropped). The checkpoint's own copy (`saved`, its entries when it was written) stands
+        in for a file that is unreadable or holds fewer of them: never silently shortened.
+        Returns a note of what was restored, or raises UserError when nothing can be."""
+        path = self.tm.path
+        kept, why = None, None
         try:
-            data = json.loads(self.tm.path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            data = {"metrics": []}
-        kept = [m for m in data.get("metrics", []) if m.get("iteration", 0) <= upto_iteration]
+            data = json.loads(path.read_text(encoding="utf-8"))
+            entries = data.get("metrics") if isinstance(data, dict) else None
+            if not isinstance(entries, list) or \
+                    not all(isinstance(m, dict) for m in entries):
+                why = 'must be an object whose "metrics" is a list of objects'
+            else:
+                kept = [m for m in entries if _iteration_of(m) <= upto_iteration]
+        except FileNotFoundError:
+            why = "is missing"
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            why = f"is not valid JSON ({err})"
+        note = None
+        if saved is not None:
+            saved_kept = [m for m in saved if _iteration_of(m) <= upto_iteration]
+            training = lambda ms: sum(m.get("phase") == "training" for m in ms)  # noqa: E731
+            if kept is None or training(kept) < training(saved_kept):
+                why = why or (f"holds {training(kept)} training entries, the checkpoint "
+                              f"{training(saved_kept)}")
+                if path.exists():  # kept beside: nothing is lost
+                    path.replace(path.with_name(f"{path.name}.damaged-{int(time.time())}"))
+                kept = saved_kept
+                note = (f"## drtui: metrics/{path.name} {why}: restored its "
+                        f"{len(kept)} entries from the checkpoint")
+        if kept is None:
+            raise UserError(f"cannot resume: metrics/{path.name} {why}, and the checkpoint "
+                            "holds no copy of it (an older drtui wrote it); move the file "
+                            "away to resume with its metrics started afresh")
         self.tm.metrics = kept
         self.tm.episodes = sum(m.get("phase") == "training" for m in kept)
         self.flush()
+        return note
+
+    def evaluated(self, iteration: int) -> bool:
+        return any(m.get("phase") == "evaluation" and _iteration_of(m) == iteration
+                   for m in self.tm.metrics)
+
+
+def _iteration_of(entry: dict) -> int:
+    value = entry.get("iteration", 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _last_logged_episode(log: Path, window: int = 8 << 20) -> int:
+    """The highest Episode= of the Training> lines near the log's end (a killed iteration's
+    episodes were printed; a resume numbers on after them, never repeats them)."""
+    import re
+
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - window))
+            tail = fh.read(window).decode("utf-8", errors="replace")
+    except OSError:
+        return 0
+    numbers = re.findall(r"^Training> Name=[^,]*, Worker=\d+, Episode=(\d+),", tail, re.M)
+    return max(map(int, numbers), default=0)
+
+
+def remove_temp_files(run_dir: Path) -> list[str]:
+    """Temporary files a killed writer left (atomic writes of checkpoints, metrics, state):
+    removed by the run's trainer, which alone writes checkpoints/ and metrics/; state.json's
+    under its lock, so a follower's write in progress is not touched."""
+    import fcntl
+
+    removed = []
+    for sub in ("checkpoints", "metrics"):
+        for tmp in sorted((run_dir / sub).rglob("*.tmp")):
+            if tmp.is_file():
+                tmp.unlink(missing_ok=True)
+                removed.append(str(tmp.relative_to(run_dir)))
+    with open(run_dir / "state.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for tmp in sorted(run_dir.glob(".state.json.*.tmp")):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp.name)
+    return removed
 
 
 class Trainer:
     def __init__(self, run_dir: str | os.PathLike, *, resume: bool = False,
-                 trace_all: bool = False, out: TextIO | None = None, env=None):
+                 trace_all: bool = False, out: TextIO | None = None, env=None,
+                 lock_fd: int | None = None, reward_output=None):
         self.run_dir = Path(run_dir).resolve()
         self.resume, self.trace_all = resume, trace_all
         self.out = out or sys.stdout
+        # the supervisor's trainer lock (drtui.train.supervise); in-process use takes its own
+        self.lock_fd = lock_fd
+        # drtui.logs.bounded.RewardOutput: sys.stdout/stderr while training (the process only)
+        self.reward_output = reward_output
         self.environ = os.environ if env is None else env
         self.iteration = 0  # complete iterations
         self.best: dict | None = None
@@ -211,8 +292,23 @@ class Trainer:
 
     def run(self) -> int:
         """Train until stopped, the time limit or the iteration limit; the exit code."""
+        from drtui.runstore import owner
+
+        own_lock = None
+        if self.lock_fd is None:  # in this process, not under the supervisor
+            try:
+                own_lock = owner.acquire(self.run_dir)
+            except owner.TrainerBusy as busy:
+                self.log(f"ERROR: not started: {busy}")
+                return 3  # the live trainer's state stays as it wrote it
+            me = {"pid": os.getpid(), "pid_start": owner.start_time(os.getpid())}
+        else:
+            me = {"worker_pid": os.getpid()}
         self._install_signals()
-        self._state(status="running", pid=os.getpid(), error=None)
+        self._state(status="running", error=None, **me)
+        saved = sys.stdout, sys.stderr
+        if self.reward_output is not None:  # what user code prints goes through the caps
+            sys.stdout = sys.stderr = self.reward_output
         try:
             self._setup()
             reason = self._train()
@@ -222,12 +318,29 @@ class Trainer:
             reason = "stopped"
         except (DrtuiError, SyntaxError) as err:
             return self._fail(err)
+        except SystemExit as err:  # only user code exits: the reward function did
+            return self._fail(UserError(
+                f"reward_function.py called exit({err.code!r}); a reward function must return "
+                "a number"))
         except Exception as err:  # noqa: BLE001 - a trainer bug: keep the traceback
             traceback.print_exc(file=self.out)
             return self._fail(err, internal=True)
         finally:
+            sys.stdout, sys.stderr = saved
+            self._report_output()
             self._close()
+            if own_lock is not None:
+                os.close(own_lock)
         return self._finish(reason)
+
+    def _report_output(self) -> None:
+        """The one line that counts what the caps held back (reward prints, log chatter)."""
+        if self.reward_output is not None:
+            self.reward_output.flush_partial()
+        for source in (self.reward_output, self.out):
+            line = source.summary() if hasattr(source, "summary") else None
+            if line:
+                self.log(line)
 
     def _install_signals(self) -> None:
         def request_stop(signum, _frame):
@@ -324,7 +437,12 @@ class Trainer:
         self.tb = ScalarWriter(self.run_dir / "tb")
         self.elapsed_before = 0.0
         self.distilled = False
+        self.episode_offset = 0  # log episode numbers past a killed iteration's
+        removed = remove_temp_files(self.run_dir)
         self._header()
+        if removed:
+            self.log(f"## drtui: removed {len(removed)} temporary files a killed trainer left: "
+                     + ", ".join(removed))
         if self.curriculum is not None and not self.resume:
             self.log(self.curriculum.describe())
         if self.resume:
@@ -336,6 +454,7 @@ class Trainer:
         limit_s = session.training.time_limit_minutes * 60.0 - self.elapsed_before
         self.started = time.monotonic()
         self._deadline = self.started + max(0.0, limit_s)
+        self._state(limit_at=time.time() + max(0.0, limit_s))  # the supervisor enforces it
         self.env.reset()
 
     def _check_worlds(self) -> None:
@@ -513,6 +632,7 @@ class Trainer:
                 "total_steps": self.env.total_steps, "episodes": self.metrics.episodes,
                 "elapsed_s": self._elapsed(), "seed": self.seed, "name": self._name(),
                 "distilled": self.distilled,
+                "metrics": [dict(m) for m in self.metrics.tm.metrics],
                 "curriculum": self.curriculum.state_dict() if self.curriculum else None,
                 "rng": {"torch": torch.get_rng_state(), "sim": self.sim.gen.get_state(),
                         "eval_sim": self.eval_sim.gen.get_state()}}
@@ -565,8 +685,18 @@ class Trainer:
     def _restore(self) -> None:
         try:
             payload = ckpt.load(self.run_dir, "last")
-        except (FileNotFoundError, ValueError, RuntimeError) as err:
+        except (FileNotFoundError, ValueError, RuntimeError, ckpt.CheckpointError) as err:
             raise UserError(f"cannot resume: {err}") from None
+        if note := ckpt.set_aside_damaged_index(self.run_dir):
+            self.log(note)
+        try:
+            self._apply(payload)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
+            raise UserError(f"cannot resume: checkpoints/last.pt is damaged "
+                            f"({type(err).__name__}: {str(err)[:200]})") from None
+
+    def _apply(self, payload: dict) -> None:
+        """The checkpoint's state into this trainer (resume)."""
         if payload["build"]["network"] != self.build["network"] or \
                 payload["build"]["obs_spec"] != self.build["obs_spec"]:
             raise UserError("cannot resume: the checkpoint was trained with another network "
@@ -591,10 +721,13 @@ class Trainer:
         torch.set_rng_state(payload["rng"]["torch"])
         self.sim.gen.set_state(payload["rng"]["sim"])
         self.eval_sim.gen.set_state(payload["rng"]["eval_sim"])
-        self.metrics.restore(self.iteration)
+        note = self.metrics.restore(self.iteration, payload.get("metrics"))
+        if note:
+            self.log(note)
         self.last_name = payload["name"]
-        best = (ckpt.read_index(self.run_dir) or {}).get("best_checkpoint")
-        self.best = best
+        self.best = ckpt.read_index(self.run_dir).get("best_checkpoint")  # checked entries
+        self.episode_offset = max(0, _last_logged_episode(self.run_dir / "logs" / "trainer.log")
+                                  - self.metrics.episodes)
         self.log(f"Resuming from checkpoint {self.last_name}: iteration {self.iteration} "
                  f"complete, training continues with iteration {self.iteration + 1}")
 
@@ -603,12 +736,15 @@ class Trainer:
     def _on_step(self, record) -> None:
         self.trace.write(record)
         self.csv.write(record)
+        if self.reward_output is not None:
+            self.reward_output.next_step()
 
     def _on_episode(self, end) -> None:
         it = self.iteration + 1
         self.iter_ends.append(end)
         self.metrics.add(end, "training", it)
-        self.log(f"Training> Name={AGENT}, Worker={end.car}, Episode={self.metrics.episodes}, "
+        self.log(f"Training> Name={AGENT}, Worker={end.car}, "
+                 f"Episode={self.metrics.episodes + self.episode_offset}, "
                  f"Total reward={end.reward:.2f}, Steps={self.env.total_steps}, "
                  f"Training iteration={it - 1}, Progress={end.progress:.2f}, Status={end.status}")
 
@@ -619,6 +755,11 @@ class Trainer:
         max_iterations = int(self.session.effective_hyperparameters()["term_cond_max_episodes"])
         if self.settings.teacher and self.iteration == 0 and not self.distilled:
             self._warm_start()
+        if self.resume and self.evaluate_each_iteration and self.iteration >= 1 and \
+                not self.metrics.evaluated(self.iteration):
+            self.log(f"## drtui: iteration {self.iteration}'s evaluation did not finish before "
+                     "the trainer ended: running it again")
+            self._evaluate(self.iteration)
         while True:
             if self.iteration >= max_iterations:
                 return "done"
@@ -681,6 +822,8 @@ class Trainer:
                  f"({steps / max(wall, 1e-9):.0f}/s)")
         if self.tasks is not None:
             self._task_metrics(it)
+        if self.reward_output is not None and (held := self.reward_output.summary()):
+            self.log(held)
         self._state(iteration=it, total_steps=self.env.total_steps, last=self.last_name)
         if self._should_stop():
             return
@@ -794,9 +937,27 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def main(run_dir: str, *, resume: bool = False, trace_all: bool = False) -> int:
+def main(run_dir: str, *, resume: bool = False, trace_all: bool = False,
+         worker: bool = False) -> int:
+    """The trainer process (under drtui.train.supervise when worker): its log capped
+    (DRTUI_LOG_MAX_MB), what the reward function prints capped per step and per run."""
+    from drtui.logs.bounded import DEFAULT_LOG_MAX_MB, CappedLog, RewardOutput
+
     try:
         sys.stdout.reconfigure(line_buffering=True)
     except AttributeError:
         pass
-    return Trainer(run_dir, resume=resume, trace_all=trace_all).run()
+    try:
+        max_mb = _whole_number(os.environ, "DRTUI_LOG_MAX_MB") \
+            if os.environ.get("DRTUI_LOG_MAX_MB") else DEFAULT_LOG_MAX_MB
+    except UserError as err:
+        print(f"ERROR: training failed: {err}", flush=True)
+        return 2
+    out = CappedLog(sys.stdout, max_mb << 20)
+    lock_fd = None
+    if worker:
+        from drtui.train.supervise import LOCK_FD_ENV
+
+        lock_fd = int(os.environ[LOCK_FD_ENV])
+    return Trainer(run_dir, resume=resume, trace_all=trace_all, out=out, lock_fd=lock_fd,
+                   reward_output=RewardOutput(out)).run()
