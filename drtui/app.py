@@ -70,8 +70,7 @@ class DrtuiApp(App[int]):
     SUB_TITLE = "a terminal studio for AWS DeepRacer"
     CSS_PATH = "assets/app.tcss"
     COMMANDS = App.COMMANDS | {_wizard_commands}
-    # True: an unexpected error ends the app (the tests set DRTUI_FATAL_ERRORS, so none hides)
-    FATAL_ERRORS = bool(os.environ.get("DRTUI_FATAL_ERRORS"))
+    FATAL_ERRORS = False  # True: an unexpected error ends the app (the tests set it: none hides)
     BINDINGS = [
         Binding("f1", "help", "Help", id="help", tooltip="Keys, and what this screen is for."),
         Binding("f6", "runs", "Runs", id="runs", show=False,

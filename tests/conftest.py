@@ -1,13 +1,8 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-
-# an unexpected error in the studio ends the app under test (it would only notify a user),
-# so no test passes over one; tests/tui/test_crash_keeps_work.py turns it back off
-os.environ.setdefault("DRTUI_FATAL_ERRORS", "1")
 
 DATA = Path(__file__).parent / "data"
 
@@ -24,3 +19,12 @@ def starter_data():
     from drtui.session.store import to_data
 
     return to_data(starter("test-model"))
+
+
+@pytest.fixture(autouse=True)
+def _studio_errors_are_fatal(monkeypatch):
+    """An unexpected error in the studio ends the app under test (a user would only be
+    notified), so no test passes over one; tests/tui/test_crash_keeps_work.py turns it off."""
+    from drtui.app import DrtuiApp
+
+    monkeypatch.setattr(DrtuiApp, "FATAL_ERRORS", True)
