@@ -88,8 +88,7 @@ class DrtuiApp(App[int]):
         self.workspace = Path(workspace or ".").expanduser()
         self.start_session = Path(session).expanduser() if session else None
         self.draft: Draft | None = None
-        self._reward_timer = None
-        self._autosave_timer = None
+        self._pending_calls: dict[str, object] = {}  # name -> the pending call of `soon`
         self._errors_at: list[float] = []
         self.step_index = 0
         self._quit_armed = False
@@ -187,12 +186,15 @@ class DrtuiApp(App[int]):
 
     def autosave_soon(self, delay: float = 1.0) -> None:
         """Keep the draft beside its session once edits pause (Draft.autosave)."""
-        if self._autosave_timer is not None:
-            self._autosave_timer.stop()
-        self._autosave_timer = self.set_timer(delay, self._autosave)
+        self._soon("autosave", delay, self._autosave)
+
+    def _soon(self, name: str, delay: float, callback) -> None:
+        """Call `callback` once `delay` s pass without another call of the same name."""
+        if (pending := self._pending_calls.get(name)) is not None:
+            pending.stop()
+        self._pending_calls[name] = self.set_timer(delay, callback)
 
     def _autosave(self) -> None:
-        self._autosave_timer = None
         if self.draft is not None:
             try:
                 self.draft.autosave()
@@ -447,12 +449,9 @@ class DrtuiApp(App[int]):
 
     def check_reward_soon(self, delay: float = 0.3) -> None:
         """Run the draft's reward on sample params of its track once edits pause."""
-        if self._reward_timer is not None:
-            self._reward_timer.stop()
-        self._reward_timer = self.set_timer(delay, self._start_reward_check)
+        self._soon("reward-check", delay, self._start_reward_check)
 
     def _start_reward_check(self) -> None:
-        self._reward_timer = None
         if self.draft is not None and (pending := self.draft.pending_reward_check()):
             self._reward_check(self.draft, *pending)
 

@@ -54,6 +54,7 @@ class Draft:
     replace_ok: set[Path] = field(default_factory=set)
     _cache: tuple[Any, Any, list] | None = field(default=None, repr=False)
     _parsed: tuple[int, Any] | None = field(default=None, repr=False)
+    _syntax: tuple[int, list] | None = field(default=None, repr=False)
     _saved_data: str | None = field(default=None, repr=False)  # _canonical(data) when saved
     # (reward_key, session.check.RewardReport) of the last reward run on sample params
     reward_result: tuple[Any, Any] | None = field(default=None, repr=False)
@@ -197,13 +198,13 @@ class Draft:
     def _reward_syntax(self) -> list:
         """A reward that does not compile never reaches a file: compiling is cheap enough to
         do on every edit (running it on sample params is the app's worker's job)."""
-        code = self.get("reward.code", fallback=None)
-        if not isinstance(code, str):
-            return []
-        from drtui.session.check import compile_problem
+        if self._syntax is None or self._syntax[0] != self.version:  # once per edit
+            from drtui.session.check import compile_problem
 
-        problem = compile_problem(code)
-        return [problem] if problem else []
+            code = self.get("reward.code", fallback=None)
+            problem = compile_problem(code) if isinstance(code, str) else None
+            self._syntax = (self.version, [problem] if problem else [])
+        return list(self._syntax[1])
 
     @property
     def model_name(self) -> str:

@@ -17,7 +17,13 @@ import numpy as np
 
 def make_vector_env(config, reward_function=None):
     """A gymnasium.vector.VectorEnv of config.num_cars cars (drtui.sim.env.SimConfig)."""
-    import gymnasium as gym
+    try:
+        import gymnasium as gym
+    except ImportError:
+        from drtui.errors import DrtuiError
+
+        raise DrtuiError("the Gymnasium vector env needs gymnasium, which drtui's plain install "
+                         "leaves out: pip install 'drtui[test]' (or pip install gymnasium)") from None
     import torch
     from gymnasium import spaces
     from gymnasium.vector import VectorEnv

@@ -21,25 +21,19 @@ import numpy as np
 
 from drtui.fsio import atomic_write
 # TensorBoard's event files use the same protobuf varints and masked CRCs (one implementation)
+from drtui.runstore.tensorboard import _TABLE as _CRC_TABLE
 from drtui.runstore.tensorboard import _masked as masked
 from drtui.runstore.tensorboard import _varint
 
 _DTYPE_CODES = {np.dtype("<f4"): 1, np.dtype("<f8"): 2, np.dtype("<i4"): 3,
                 np.dtype("<i8"): 9}
 _MAGIC = 0xDB4775248B80FB57
-_POLY = 0x82F63B78  # CRC32C (Castagnoli), reflected
 
 
 # --- CRC32C -------------------------------------------------------------------------------------
 
-def _table() -> np.ndarray:
-    table = np.arange(256, dtype=np.uint32)
-    for _ in range(8):
-        table = np.where(table & 1, (table >> 1) ^ np.uint32(_POLY), table >> 1)
-    return table.astype(np.uint32)
-
-
-_TABLE = _table()
+# TensorBoard's own CRC32C table (drtui.runstore.tensorboard), as numpy for whole lanes
+_TABLE = np.array(_CRC_TABLE, dtype=np.uint32)
 
 
 def _shift_matrix(nbytes: int) -> np.ndarray:
