@@ -60,10 +60,13 @@ class RemoteEmbeddedRunner(Runner):
 
     @staticmethod
     def trainer_env(run: Run) -> dict[str, str]:
-        """DRTUI_* settings for the trainer: those it was launched with (a resume must see
-        the same camera size), overridden by this environment's."""
-        env = dict(run.state.get("trainer_env") or {})
-        env.update({k: v for k, v in os.environ.items() if k.startswith("DRTUI_")})
+        """The trainer's settings (drtui.train.TRAINER_SETTINGS): those it was launched with (a
+        resume must see the same camera size), overridden by this environment's."""
+        from drtui.train import TRAINER_SETTINGS
+
+        env = {k: v for k, v in (run.state.get("trainer_env") or {}).items()
+               if k in TRAINER_SETTINGS}
+        env.update({k: os.environ[k] for k in TRAINER_SETTINGS if k in os.environ})
         return env
 
     @staticmethod

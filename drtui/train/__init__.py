@@ -4,3 +4,10 @@ agents that train them on the embedded simulator.
 torch and torchvision are imported by the submodules that need them, never here, so that
 importing drtui (the CLI, the TUI) does not load torch.
 """
+
+# The environment variables the trainer reads (trainer.py's docstring says what each does). A
+# remote trainer is launched with exactly these from the launching machine: not every DRTUI_*
+# variable, since some are the launching machine's own policy (DRTUI_REQUIRE_SANDBOX,
+# DRTUI_WORKSPACE_ONLY) or paths that mean nothing on another host.
+TRAINER_SETTINGS = ("DRTUI_CARS", "DRTUI_CAMERA_SIZE", "DRTUI_DEVICE", "DRTUI_THREADS",
+                    "DRTUI_TEACHER", "DRTUI_LOG_MAX_MB", "DRTUI_LIMIT_GRACE_S")

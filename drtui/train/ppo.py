@@ -131,9 +131,10 @@ class PPO:
         """Step all cars until episodes_per_iteration episodes have ended (or the step cap)."""
         cfg, gamma = self.cfg, self.cfg.gamma
         obs, actions, logprobs, values, rewards, dones = [], [], [], [], [], []
-        ended = 0
-        while ended < cfg.episodes_per_iteration and not (
-                cfg.max_steps_per_iteration and len(obs) * env.n >= cfg.max_steps_per_iteration):
+        env.begin_iteration(cfg.episodes_per_iteration)
+        # at least one step, even when held-over episodes already make the quota
+        while not obs or not (env.quota_met or (
+                cfg.max_steps_per_iteration and len(obs) * env.n >= cfg.max_steps_per_iteration)):
             action, logprob, value = self._explore(env.obs)
             obs.append(env.obs)
             step = env.step(self.net.to_env(action))
@@ -144,7 +145,6 @@ class PPO:
             reward = reward + gamma * value * step.truncated.to(self.device)
             actions.append(action), logprobs.append(logprob), values.append(value)
             rewards.append(reward), dones.append(step.done.to(self.device).float())
-            ended += len(step.ends)
         with torch.no_grad():
             last_value = self.net.get_value(O.to_net(env.obs, self.device))
         return Rollout(obs, torch.stack(actions), torch.stack(logprobs), torch.stack(values),

@@ -1,6 +1,12 @@
 """The simulator as PPO and SAC see it: N cars stepping together, observations in the stored
 form (drtui.train.obs), and hooks through which the trainer logs every step and episode.
 
+An iteration counts exactly its quota of episodes (`begin_iteration`): when several cars end
+their episodes on the iteration's last step, those past the quota are held over and counted
+(logged, and their metrics kept) as the first episodes of the next iteration. Their steps
+are in this iteration's batch; only the bookkeeping moves, so every iteration's log and
+metrics hold num_episodes_between_training episodes, as DeepRacer's do.
+
 A stop request (SIGINT, SIGTERM, the time limit) is honoured between steps: `step` finishes
 the step, runs the hooks, then raises StopTraining, so the iteration in progress is dropped
 and the trainer falls back on the last complete iteration's checkpoint.
@@ -49,6 +55,28 @@ class TrainEnv:
         self.on_step, self.on_episode, self.should_stop = on_step, on_episode, should_stop
         self.total_steps = 0  # env steps of all cars, across iterations (restored on resume)
         self.obs: dict[str, Tensor] = {}
+        self.quota: int | None = None  # episodes this iteration counts; None: every one
+        self.counted = 0
+        self.held: list = []  # EpisodeEnds past the last iteration's quota, counted next
+
+    def begin_iteration(self, quota: int) -> None:
+        """Count the next `quota` episodes, the held-over ones first."""
+        self.quota, self.counted = quota, 0
+        held, self.held = self.held, []
+        for end in held:
+            self._count(end)
+
+    @property
+    def quota_met(self) -> bool:
+        return self.quota is not None and self.counted >= self.quota
+
+    def _count(self, end) -> None:
+        if self.quota_met:
+            self.held.append(end)
+            return
+        self.counted += 1
+        if self.on_episode is not None:
+            self.on_episode(end)
 
     def reset(self) -> dict[str, Tensor]:
         self.adapter.reset()
@@ -63,9 +91,8 @@ class TrainEnv:
         self.total_steps += self.n
         if self.on_step is not None:
             self.on_step(self.sim.last)
-        if self.on_episode is not None:
-            for end in info["episodes"]:
-                self.on_episode(end)
+        for end in info["episodes"]:
+            self._count(end)
         if self.should_stop is not None:
             reason = self.should_stop()
             if reason:

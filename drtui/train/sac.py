@@ -129,14 +129,20 @@ class SAC:
 
     # -- collecting an iteration -----------------------------------------------------------
 
+    def episodes_per_iteration(self, cars: int) -> int:
+        """At least one episode per car: with n cars stepping together, an iteration of one
+        episode would update and checkpoint n times as often as DeepRacer's single car does
+        (the trainer's log says so when it raises the session's value)."""
+        return max(self.cfg.episodes_per_iteration, cars)
+
     def collect(self, env: TrainEnv) -> int:
         """Step all cars, storing transitions, until the iteration's episodes have ended;
         returns the number of transitions collected."""
         cfg = self.cfg
-        want = max(cfg.episodes_per_iteration, env.n)
-        ended, collected = 0, 0
-        while ended < want and not (cfg.max_steps_per_iteration and
-                                    collected >= cfg.max_steps_per_iteration):
+        env.begin_iteration(self.episodes_per_iteration(env.n))
+        collected = 0
+        while not collected or not (env.quota_met or (
+                cfg.max_steps_per_iteration and collected >= cfg.max_steps_per_iteration)):
             obs = env.obs
             if self.random_start and self.buffer.size < cfg.learning_starts:
                 action = self._random_actions(env.n)
@@ -149,7 +155,6 @@ class SAC:
                         for k, v in step.obs.items()}
             self.buffer.add(obs, action, step.reward, next_obs, step.terminated.float())
             collected += env.n
-            ended += len(step.ends)
         self._pending += collected
         return collected
 

@@ -44,6 +44,19 @@ def supervise(run_dir: str, *, resume: bool, trace_all: bool) -> int:
         print(f"ERROR: {path}: not a run folder drtui can use ({err.strerror or err})",
               flush=True)
         return 2
+    pending: list[int] = []  # signals that came before the child could handle them
+    ready = [False]
+    children: list[subprocess.Popen] = []
+
+    def forward(signum, _frame):
+        if ready[0]:
+            children[0].send_signal(signum)
+        else:
+            pending.append(signum)
+
+    # in before our pid is in state.json: `runs stop` signals as soon as it reads the pid
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
     run = Run(path)
     run.update(pid=os.getpid(), pid_start=owner.start_time(os.getpid()))
     _end_torn_line(run.log_path)
@@ -53,17 +66,7 @@ def supervise(run_dir: str, *, resume: bool, trace_all: bool) -> int:
     argv += (["--resume"] if resume else []) + (["--trace-all"] if trace_all else [])
     child = subprocess.Popen(argv, pass_fds=(lock,), env={**os.environ, LOCK_FD_ENV: str(lock)},
                              preexec_fn=_die_with_parent)
-    pending: list[int] = []  # signals that came before the child could handle them
-    ready = [False]
-
-    def forward(signum, _frame):
-        if ready[0]:
-            child.send_signal(signum)
-        else:
-            pending.append(signum)
-
-    signal.signal(signal.SIGINT, forward)
-    signal.signal(signal.SIGTERM, forward)
+    children.append(child)
     started = time.monotonic()
     over = None
     while True:

@@ -32,6 +32,8 @@ Trainer settings that the session does not hold (environment variables):
     DRTUI_THREADS        torch CPU threads (default: cores - 1, at most 4; 1 on 2 cores)
     DRTUI_TEACHER        auto | on | off: warm-start a camera policy from a privileged teacher
                          (distill.py; auto: camera + clipped_ppo on a CPU)
+    DRTUI_LOG_MAX_MB     the trainer log's size cap (logs/bounded.py)
+    DRTUI_LIMIT_GRACE_S  seconds past the time limit before the supervisor kills (supervise.py)
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from typing import TextIO
 import torch
 
 from drtui.errors import DrtuiError, InvalidInput
+from drtui.sim.env import EpisodeEnd
 from drtui.train import checkpoint as ckpt
 from drtui.train.obs import (CAMERA_SENSORS, DEFAULT_CAMERA_SIZE, ObsAdapter, camera_size_for,
                              parse_size)
@@ -623,6 +626,12 @@ class Trainer:
         self.log(f"Action space from file: {actions}")
         self.log("Using the following hyper-parameters")
         self.log(json.dumps(hp, indent=2, sort_keys=True))
+        if session.training.algorithm == "sac" and \
+                (per := self.algo.episodes_per_iteration(s.cars)) != \
+                hp["num_episodes_between_training"]:
+            self.log(f"## drtui: num_episodes_between_training "
+                     f"{hp['num_episodes_between_training']} -> {per}: {s.cars} cars step "
+                     "together, and a SAC iteration takes one episode per car")
 
     # -- checkpoints ---------------------------------------------------------------------------
 
@@ -632,6 +641,7 @@ class Trainer:
                 "total_steps": self.env.total_steps, "episodes": self.metrics.episodes,
                 "elapsed_s": self._elapsed(), "seed": self.seed, "name": self._name(),
                 "distilled": self.distilled,
+                "held_episodes": [asdict(end) for end in self.env.held],
                 "metrics": [dict(m) for m in self.metrics.tm.metrics],
                 "curriculum": self.curriculum.state_dict() if self.curriculum else None,
                 "rng": {"torch": torch.get_rng_state(), "sim": self.sim.gen.get_state(),
@@ -718,6 +728,7 @@ class Trainer:
         self.elapsed_before = float(payload.get("elapsed_s", 0.0))
         self.seed = int(payload.get("seed", self.seed))
         self.distilled = bool(payload.get("distilled", False))
+        self.env.held = [EpisodeEnd(**end) for end in payload.get("held_episodes", [])]
         torch.set_rng_state(payload["rng"]["torch"])
         self.sim.gen.set_state(payload["rng"]["sim"])
         self.eval_sim.gen.set_state(payload["rng"]["eval_sim"])

@@ -200,3 +200,21 @@ def test_privileged_state_sees_the_centre_line_ahead():
     # at the start line, facing down the track: the centre line lies ahead, in order
     assert (ahead_x[:, 1:] > ahead_x[:, :-1]).all()
     assert state[:, n:2 * n].abs().max() < 1.0  # and near the car's axis
+
+
+def test_an_iteration_counts_exactly_its_quota_of_episodes():
+    """Cars that end their episode on the step that fills the quota are held over: counted (and
+    logged through on_episode) as the next iteration's first episodes, none lost or doubled."""
+    env, ends = make_env(session_for(), cars=8, seed=3)
+    env.sim.cfg.max_steps = 5  # every car's episode ends on the same step: 8 at once
+    torch.manual_seed(0)
+    seen = []
+    for _ in range(5):
+        env.begin_iteration(3)
+        while not env.quota_met:
+            env.step(torch.zeros(env.n, dtype=torch.long))
+        seen.append(len(ends) - sum(seen))
+    assert seen == [3, 3, 3, 3, 3]
+    assert len(env.held) == 8 * 2 - 15  # two waves of 8 ended; 15 counted
+    ids = [(e.car, e.episode) for e in ends]
+    assert len(set(ids)) == len(ids)
