@@ -66,3 +66,45 @@ def test_minimal_session_file_takes_defaults(tmp_path):
     (tmp_path / "s.toml").write_text('[model]\nname = "tiny"\n')
     s = store.load(tmp_path / "s.toml")
     assert s.reward.template == "centerline" and s.training.algorithm == "clipped_ppo"
+
+
+def _with_comments(path) -> str:
+    """The saved file with a racer's notes: one under every table header, one on top and one
+    at the end of a line."""
+    lines = []
+    for line in path.read_text().splitlines():
+        lines.append(line)
+        if line.startswith("["):
+            lines.append(f"# note on {line}")
+    lines.insert(2, "# my own notes about this model")
+    text = "\n".join(lines).replace('world = "reInvent2019_track"',
+                                    'world = "reInvent2019_track"  # the 2019 final') + "\n"
+    path.write_text(text)
+    return text
+
+
+def test_a_hand_edited_session_keeps_its_comments_and_order_when_saved(tmp_path):
+    path = tmp_path / "s.toml"
+    store.save(starter("notes"), path)
+    before = _with_comments(path)
+    s = store.load(path)
+    s.hyperparameters.lr = 0.0007
+    s.hyperparameters.batch_size = 128
+    code = 'def reward_function(params):\n    return 1.0  # """ and \\ kept\n'
+    s = s.model_copy(update={"reward": s.reward.model_validate({"code": code})})
+    store.save(s, path)
+    after = path.read_text()
+    notes = [ln for ln in before.splitlines() if "#" in ln and "note" in ln or "2019 final" in ln]
+    assert len(notes) > 10 and all(ln in after.splitlines() for ln in notes)
+    assert store.load(path) == s  # every value as saved, the code's quotes included
+    # only what changed was rewritten: the other lines are where they were
+    headers = [ln for ln in before.splitlines() if ln.startswith("[")]
+    assert [ln for ln in after.splitlines() if ln.startswith("[")] == headers
+
+
+def test_a_file_that_is_not_toml_is_written_afresh(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text("this is [not toml\n")
+    s = starter("fresh")
+    store.save(s, path)
+    assert path.read_text().startswith("# drtui session") and store.load(path) == s

@@ -66,11 +66,62 @@ def to_data(session: Session) -> dict[str, Any]:
     return data
 
 
-def dumps(session: Session) -> str:
-    import tomli_w
-
-    return HEADER + "\n" + tomli_w.dumps(to_data(session), multiline_strings=True)
+def dumps(session: Session, previous: str | None = None) -> str:
+    """The session as TOML. With `previous` (the file's text as it is on disk), the file is
+    edited in place: its comments, key order and layout stay, only changed values are
+    rewritten (a hand-edited session saved from the studio keeps every comment)."""
+    data = to_data(session)
+    if previous is not None:
+        kept = _edited(previous, data)
+        if kept is not None:
+            return kept
+    return HEADER + "\n" + _fresh(data)
 
 
 def save(session: Session, path: Path) -> None:
-    atomic_write(path, dumps(session))
+    try:
+        previous = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        previous = None
+    atomic_write(path, dumps(session, previous))
+
+
+def _fresh(data: dict[str, Any]) -> str:
+    import tomli_w
+
+    return tomli_w.dumps(data, multiline_strings=True)
+
+
+def _edited(previous: str, data: dict[str, Any]) -> str | None:
+    """`previous` with `data`'s values; None when it is not TOML or the edit would not read
+    back as exactly `data` (then the file is written afresh: never a wrong value)."""
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    try:
+        doc = tomlkit.parse(previous)
+        _merge(doc, data)
+        text = tomlkit.dumps(doc)
+        same = tomllib.loads(text) == data
+    except (TOMLKitError, tomllib.TOMLDecodeError, ValueError, TypeError):
+        return None
+    return text if same else None
+
+
+def _merge(table, new: dict[str, Any]) -> None:
+    """Make tomlkit `table` hold `new`, touching only what differs."""
+    import tomlkit
+
+    for key in [k for k in table if k not in new]:
+        del table[key]
+    for key, value in new.items():
+        old = table.get(key)
+        if isinstance(value, dict) and isinstance(old, dict):
+            _merge(old, value)
+        elif old is None or _plain(old) != value:
+            # formatted as a fresh save would write it (multi-line strings, tables)
+            table[key] = tomlkit.parse(_fresh({key: value}))[key]
+
+
+def _plain(item):
+    return item.unwrap() if hasattr(item, "unwrap") else item

@@ -284,3 +284,19 @@ async def test_import_shows_its_notes_before_opening(workspace):
         await settle(app, pilot)
         assert screen_name(app) == "TrackStep"
         assert app.draft.model_name == "ct-speedsters"
+
+
+async def test_saving_from_the_studio_keeps_a_hand_edited_sessions_comments(workspace):
+    path = starter_session(workspace, "commented")
+    text = path.read_text().replace("[hyperparameters]", "[hyperparameters]\n# tuned by hand")
+    text = text.replace('world = "reInvent2019_track"', 'world = "reInvent2019_track"  # 2019')
+    path.write_text("# my notes on this model\n" + text)
+    app = make_app(workspace, path, step=4)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_at_step(app, pilot, 4)
+        await pilot.press(*["tab"] * 7, *keys("0.0002"), "ctrl+s")
+        await settle(app, pilot)
+    saved = path.read_text()
+    assert tomllib.loads(saved)["hyperparameters"]["lr"] == 0.0002
+    for note in ("# my notes on this model", "# tuned by hand", '"reInvent2019_track"  # 2019'):
+        assert note in saved
