@@ -51,13 +51,16 @@ def k1999(sec: Sections, iterations: int = DEFAULT_ITERATIONS,
                           / np.where(total > 0, total, 1.0), 0.0)
         # the lane where point i lies on its neighbours' chord
         chord = nxt - prev
-        a = chord[:, 0] * (sec.inner[:, 1] - prev[:, 1]) - chord[:, 1] * (sec.inner[:, 0] - prev[:, 0])
+        rel = sec.inner - prev
+        a = chord[:, 0] * rel[:, 1] - chord[:, 1] * rel[:, 0]
         b = chord[:, 0] * across[:, 1] - chord[:, 1] * across[:, 0]
-        on_chord = np.where(np.abs(b) > 1e-12, -a / np.where(np.abs(b) > 1e-12, b, 1.0), t)
+        solvable = np.abs(b) > 1e-12
+        on_chord = np.where(solvable, -a / np.where(solvable, b, 1.0), t)
         on_chord = np.clip(on_chord, -0.2, 1.2)
         base = sec.inner + on_chord[:, None] * across
         slope = signed_curvature(prev, base + LANE_STEP * across, nxt) / LANE_STEP
-        step = np.where(np.abs(slope) > 1e-9, target / np.where(np.abs(slope) > 1e-9, slope, 1.0), 0.0)
+        steep = np.abs(slope) > 1e-9
+        step = np.where(steep, target / np.where(steep, slope, 1.0), 0.0)
         wanted = np.clip(on_chord + step, sec.lo, sec.hi)
         t = np.where(movable, t + DAMPING * (wanted - t), t)
     return t
