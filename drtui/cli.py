@@ -27,6 +27,7 @@ EXTENSIONS: tuple[str, ...] = (
     "drtui.backends.droa_cli",
     "drtui.analysis.cli",
     "drtui.tune.cli",
+    "drtui.raceline.cli",
 )
 
 
