@@ -94,6 +94,10 @@ class DrtuiApp(App[int]):
         self._quit_armed = False
         self.theme = DARK_THEME
         self.monitor_clock = None  # tests: a fixed clock makes the monitor's picture stable
+        self.user_config = None  # drtui.user_config.UserConfig, read at mount
+        self.keymap_problems: list[str] = []  # the user's keymap entries not applied
+        self.applied_keymap: dict[str, str] = {}  # binding id -> the user's keys
+        self._clashes_said: set[str] = set()
 
     # --- start ------------------------------------------------------------------------
 
@@ -101,9 +105,60 @@ class DrtuiApp(App[int]):
         from drtui.screens.home import HomeScreen
 
         self.push_screen(HomeScreen())
+        self._load_keymap()
         self._startup_sweep()
         if self.start_session is not None:
             self.call_after_refresh(self.open_session, self.start_session, self.start_step)
+
+    def _load_keymap(self) -> None:
+        """The user's [keymap] (drtui.user_config): the entries Textual can bind apply at
+        once; the binding ids are checked once the first screen is up. A bad entry is said
+        in one line naming its key; it never stops the studio."""
+        from drtui.keymap import checked_keymap
+        from drtui.user_config import load_user_config
+
+        config = self.user_config = load_user_config()
+        keymap, problems = checked_keymap(config.keymap)
+        self.keymap_problems = config.problems + problems
+        self.applied_keymap = keymap
+        if keymap:
+            self.set_keymap(keymap)
+            self._check_keymap_ids(keymap)
+        elif self.keymap_problems:
+            self._say_keymap_problems()
+
+    @work(thread=True, exclusive=True, group="keymap", exit_on_error=False,
+          description="Checking the keymap's binding ids.")
+    def _check_keymap_ids(self, keymap: dict[str, str]) -> None:
+        from drtui.keymap import binding_ids, unknown_ids
+
+        unknown = unknown_ids(keymap, binding_ids())
+        self.call_from_thread(self._keymap_checked, unknown)
+
+    def _keymap_checked(self, unknown: list[str]) -> None:
+        self.keymap_problems += unknown
+        if self.keymap_problems:
+            self._say_keymap_problems()
+
+    def _say_keymap_problems(self) -> None:
+        count = len(self.keymap_problems)
+        self.notify("\n".join(self.keymap_problems[:4]) + "\nf1 shows every key and its id.",
+                    title=f"! {count} keymap entr{'ies' if count != 1 else 'y'} not used "
+                    f"({self.show_path(self.user_config.path)})", severity="warning",
+                    timeout=12)
+
+    def handle_bindings_clash(self, clashed_bindings, node) -> None:
+        """A user's key given to two bindings on one screen: Textual keeps the keymap's;
+        said once per binding that lost its key."""
+        for binding in clashed_bindings:
+            if binding.id in self._clashes_said:
+                continue
+            self._clashes_said.add(binding.id)
+            line = (f"keymap: {binding.key} now does another action here, so "
+                    f"{binding.description or binding.action} ({binding.id}) has no key on "
+                    "this screen")
+            self.keymap_problems.append(line)
+            self.notify(line, title="! Keymap clash", severity="warning", timeout=10)
 
     @work(thread=True, exclusive=True, group="sweep", exit_on_error=False,
           description="Looking for cloud machines no active run owns.")

@@ -20,23 +20,64 @@ WORKFLOW = (
 )
 
 
+def workflow_text(app) -> str:
+    """WORKFLOW with the keys the user's keymap gives train and runs."""
+    from textual.keys import format_key
+
+    mine = getattr(app, "applied_keymap", {})
+    text = WORKFLOW
+    for binding_id, default in (("review-train", "f5"), ("runs", "f6")):
+        if binding_id in mine:
+            first = mine[binding_id].split(",")[0].strip()
+            text = text.replace(f"{default} ", f"{format_key(first)} ")
+    return text
+
+
 def keys_table(screen: Screen) -> Table:
-    table = Table("key", "action", "what it does", box=None, padding=(0, 1), expand=True)
-    seen = set()
+    """The screen's keys as they are now (the user's keymap applied: those marked *), each
+    with the id a keymap names it by."""
+    mine = getattr(screen.app, "applied_keymap", {})
+    table = Table("key", "action", "what it does", "id", box=None, padding=(0, 1), expand=True)
+    rows: dict[tuple, tuple[list[str], object]] = {}  # one row per binding, all its keys
     for key, active in screen.active_bindings.items():
         binding = active.binding
         # the screen's and the app's keys; a focused widget's own keys (scrolling, menus)
         # are standard and would drown them
-        if active.node not in (screen, screen.app) or binding.system or \
-                (binding.action, key) in seen:
+        if active.node not in (screen, screen.app) or binding.system:
             continue
-        seen.add((binding.action, key))
         if not binding.tooltip:  # Textual's own (focus, copy) are listed once below
             continue
         display = screen.app.get_key_display(binding)
-        table.add_row(Text(display, style="bold"), binding.description, binding.tooltip)
-    table.add_row(Text("tab / shift+tab", style="bold"), "Focus", "Next / previous field.")
+        keys, _ = rows.setdefault((binding.id or binding.action, binding.description),
+                                  ([], binding))
+        if display not in keys:
+            keys.append(display)
+    for keys, binding in rows.values():
+        table.add_row(Text(" ".join(keys) + (" *" if binding.id in mine else ""),
+                           style="bold"), binding.description, binding.tooltip,
+                      Text(binding.id or "", style="dim"))
+    table.add_row(Text("tab ⇧tab", style="bold"), "Focus", "Next / previous field.", "")
     return table
+
+
+def keymap_text(app) -> Text:
+    """Where the user's keymap lives, what it changed, and the entries it could not use."""
+    config = getattr(app, "user_config", None)
+    if config is None:
+        return Text("")
+    where = app.show_path(config.path) if hasattr(app, "show_path") else str(config.path)
+    mine = getattr(app, "applied_keymap", {})
+    text = Text()
+    if mine:
+        text.append(f"* your keymap ({where}): ", style="bold")
+        text.append(", ".join(f"{i} = {k}" for i, k in mine.items()))
+    else:
+        text.append("Keys can be changed: ", style="bold")
+        text.append(f"in {where}, a [keymap] section of id = \"key\" lines "
+                    "(ids in the last column), e.g. runs = \"f9\".")
+    for problem in getattr(app, "keymap_problems", []):
+        text.append(f"\n! {problem}", style="yellow")
+    return text
 
 
 class HelpScreen(ModalScreen):
@@ -48,13 +89,15 @@ class HelpScreen(ModalScreen):
         self.below = below
 
     def compose(self) -> ComposeResult:
-        explanation = getattr(self.below, "HELP", "") or WORKFLOW
+        workflow = workflow_text(self.app)
+        explanation = getattr(self.below, "HELP", "") or workflow
         with VerticalScroll(classes="dialog", id="help") as box:
             box.border_title = "Help · esc closes"
             yield Static(Text(explanation), classes="help-text")
             yield Static(keys_table(self.below), id="help-keys")
-            if explanation != WORKFLOW:
-                yield Static(Text(WORKFLOW, style="italic"), classes="help-text")
+            yield Static(keymap_text(self.app), id="help-keymap", classes="help-text")
+            if explanation != workflow:
+                yield Static(Text(workflow, style="italic"), classes="help-text")
 
     async def action_dismiss(self, result=None) -> None:
         self.dismiss(result)

@@ -3,6 +3,7 @@ object-avoidance or head-to-bot settings only for those races."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -23,6 +24,16 @@ RACES = {
 }
 
 
+# Track | World | Dir fit the table's 52 columns at 80; length and width scroll in from the
+# right (and are in the description below the map). The world is what tells a track's
+# variants apart ("Rogue Circuit ccw" is both 2022_march_open and 2022_march_open_ccw).
+COLUMNS = (("name", "Track", 17), ("world", "World", 26), ("dir", "Dir", 3),
+           ("length", "Length", 6), ("width", "Width", 5))
+WIDE_NAME = 24  # from 110 columns the table has room for longer names
+LEGEND = "Dir: cw clockwise · ccw counter-clockwise"
+MAP_LEGEND = "start: bar+arrow"  # a bar across the track, an arrow the way the car drives
+
+
 class TrackStep(WizardStep):
     INDEX = 0
     AUTO_FOCUS = "#track-table"
@@ -38,6 +49,7 @@ class TrackStep(WizardStep):
             with Horizontal(classes="columns"):
                 with Vertical(classes="col-main"):
                     yield DataTable(id="track-table", cursor_type="row", zebra_stripes=True)
+                    yield Static(LEGEND, id="track-legend", markup=False)
                     yield FieldProblem("track.world")
                 with Vertical(classes="col-side"):
                     yield TrackMap(id="track-map")
@@ -75,18 +87,18 @@ class TrackStep(WizardStep):
         from drtui.catalog.tracks import catalogue
 
         table = self.query_one("#track-table", DataTable)
-        for key, label, width in (("name", "Track", 20), ("length", "Length", 6),
-                                  ("width", "Width", 5), ("dir", "Dir", 3), ("map", "Map", 3),
-                                  ("world", "World", 24)):
-            table.add_column(label, key=key, width=width)
+        wide = self.has_class("-wide")
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=WIDE_NAME if wide and key == "name" else width)
+        self.query_one("#track-legend", Static).update(LEGEND + ("" if wide else " · → more"))
         world = self.draft.get("track.world")
         with self.prevent(DataTable.RowHighlighted):
             for t in catalogue().values():
                 name = t.name.removesuffix(" (counter-clockwise)").removesuffix(" (clockwise)")
-                table.add_row(name, f"{t.length_m:.2f}m" if t.length_m else "—",
-                              f"{t.width_m:.2f}m" if t.width_m else "—",
+                table.add_row(Text(name, overflow="ellipsis", no_wrap=True), t.world,
                               "cw" if t.direction == "clockwise" else "ccw",
-                              "✓" if t.has_waypoints else "", t.world, key=t.world)
+                              f"{t.length_m:.2f}m" if t.length_m else "—",
+                              f"{t.width_m:.2f}m" if t.width_m else "—", key=t.world)
             if world in catalogue():
                 table.move_cursor(row=table.get_row_index(world), animate=False)
         self._show_track(world)
@@ -117,7 +129,9 @@ class TrackStep(WizardStep):
         if route:
             text = f"Drives the session's own route {route} (track.route). " + text
         self.query_one("#track-description", Static).update(text)
-        self.query_one("#track-map").border_title = track.name if track else world
+        track_map = self.query_one("#track-map")
+        track_map.border_title = track.name if track else world
+        track_map.border_subtitle = MAP_LEGEND
 
     @on(Checkbox.Changed, "#track-reverse")
     def _reverse(self, event: Checkbox.Changed) -> None:

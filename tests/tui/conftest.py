@@ -20,6 +20,14 @@ def _steady_terminal(monkeypatch):
     monkeypatch.delenv("NO_COLOR", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _no_user_config(tmp_path, monkeypatch):
+    """The developer's own ~/.config/drtui (a keymap) never reaches a test."""
+    monkeypatch.delenv("DRTUI_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "user-config"))
+    return tmp_path / "user-config" / "drtui" / "config.toml"
+
+
 @pytest.fixture
 def workspace(tmp_path, monkeypatch):
     """An empty workspace that is also the current folder, so shown paths are relative."""
