@@ -174,7 +174,7 @@ class Training(Section):
     algorithm: Literal["clipped_ppo", "sac"] = "clipped_ppo"
     workers: int = Field(default=1, ge=1, le=16)
     time_limit_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
-    best_model_metric: Literal["progress", "reward"] = "progress"
+    best_model_metric: Literal["progress", "reward", "laptime"] = "progress"
     change_start_position: bool = True
     start_position_offset: float = Field(default=0.0, ge=0.0, le=1.0)
     round_robin_advance_dist: float = Field(default=0.05, ge=0.0, le=1.0)

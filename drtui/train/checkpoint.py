@@ -77,6 +77,25 @@ def load(run_dir: Path, which: str = "last", map_location: str | torch.device = 
     return payload
 
 
+def resolve(run_dir: Path, name: str) -> str:
+    """"best", "last", or the file ("best"/"last") holding the checkpoint `name`: its
+    DeepRacer name as the index records it ("12_Step-3456.ckpt", with or without ".ckpt")
+    or its iteration number. A run keeps only those two files, so any other name is refused
+    with the names it does hold."""
+    if name in WHICH:
+        return name
+    index = read_index(run_dir)
+    held = {w: index.get(f"{w}_checkpoint") for w in ("best", "last")}
+    for which, entry in held.items():
+        if entry and path_of(run_dir, which).is_file() and name in (
+                entry["name"], entry["name"].removesuffix(".ckpt"), str(entry["iteration"])):
+            return which
+    kept = ", ".join(f"{e['name']} ({w}, iteration {e['iteration']})"
+                     for w, e in held.items() if e) or "none recorded yet"
+    raise CheckpointError(f"no checkpoint {name!r} in this run: it keeps best and last only "
+                          f"({kept})")
+
+
 def promote_best(run_dir: Path) -> None:
     """best.pt := last.pt (atomically)."""
     atomic_write(path_of(run_dir, "best"), path_of(run_dir, "last").read_bytes())

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 CHECKPOINTS = ("best", "last")
+START_RULES = ("spread", "line")  # where evaluation trials start (drtui.train.evaluate)
 
 
 def register(command) -> None:
@@ -19,10 +20,20 @@ def register(command) -> None:
                  "drive evaluation laps with a run's checkpoint: DeepRacer evaluation metrics "
                  "JSON and a lap picture in the run's metrics/evaluation/")
     sp.add_argument("run", help="run id, id prefix or folder")
-    sp.add_argument("--laps", type=int, default=None,
+    sp.add_argument("--trials", "--laps", dest="trials", type=int, default=None,
                     help="evaluation trials (default: the session's evaluation.number_of_trials)")
-    sp.add_argument("--checkpoint", choices=CHECKPOINTS, default="best",
-                    help="best (highest evaluation so far, the default) or last")
+    sp.add_argument("--checkpoint", default="best", metavar="best|last|NAME",
+                    help="best (chosen by training.best_model_metric: progress, reward or "
+                         "laptime; the default), last, or a checkpoint's name or iteration")
+    sp.add_argument("--world", metavar="W",
+                    help="drive another shipped track (`drtui list tracks`) instead of the "
+                         "session's")
+    sp.add_argument("--reverse", action="store_true",
+                    help="drive the track the other way round")
+    sp.add_argument("--start", choices=START_RULES, default="spread",
+                    help="spread: trial k of n starts k/n of the lap from the start line (the "
+                         "default); line: every trial at the start line, as DeepRacer's "
+                         "evaluation job starts them")
     sp.add_argument("--model", metavar="FILE.tar.gz",
                     help="drive with this car model file (from `drtui export --car`), loaded "
                          "with OpenVINO as the car loads it, on the run's track and settings")
@@ -58,6 +69,14 @@ def _run_with_checkpoint(args: argparse.Namespace):
 
     run = store.find(Path(getattr(args, "workspace", None) or "."), args.run)
     folder = run.path / "checkpoints"
+    if args.checkpoint not in CHECKPOINTS and (folder / "last.pt").is_file():
+        from drtui.train.checkpoint import CheckpointError, resolve
+
+        try:
+            resolve(run.path, args.checkpoint)
+        except CheckpointError as err:
+            raise InvalidInput([Problem("--checkpoint", str(err))]) from None
+        return run
     if not (folder / f"{args.checkpoint}.pt").is_file():
         if args.checkpoint == "best" and (folder / "last.pt").is_file():
             why = ("no best checkpoint yet: one is kept after the first in-training "
@@ -73,8 +92,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from drtui.errors import InvalidInput
     from drtui.session.validate import Problem
 
-    if args.laps is not None and args.laps < 1:
-        raise InvalidInput([Problem("--laps", f"must be at least 1 (got {args.laps})")])
+    if args.trials is not None and args.trials < 1:
+        raise InvalidInput([Problem("--trials", f"must be at least 1 (got {args.trials})")])
+    if args.world:
+        from drtui.catalog import tracks
+
+        if tracks.get_or_none(args.world) is None:
+            raise InvalidInput([Problem("--world", f"no shipped track {args.world!r}: "
+                                        "`drtui list tracks` shows the world names")])
     run = _run_with_checkpoint(args)
     from drtui.train.evaluate import evaluate
 
@@ -82,14 +107,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.model:
         policy = _car_policy(args.model, run)
         camera, source = (160, 120), f"car model {Path(args.model).name}"
-    result = evaluate(run.path, laps=args.laps, checkpoint=args.checkpoint, policy=policy,
-                      camera_size=camera)
-    trials = [{"trial": t.trial, "status": t.status, "progress": round(t.progress, 2),
+    result = evaluate(run.path, laps=args.trials, checkpoint=args.checkpoint, policy=policy,
+                      camera_size=camera, world=args.world,
+                      reverse=True if args.reverse else None, start=args.start)
+    trials = [{"trial": t.trial, "start_pct": round(100 * t.start_ndist, 2),
+               "status": t.status, "progress": round(t.progress, 2),
                "time_s": round(t.elapsed_s, 3), "resets": t.resets,
                "off_track": t.counts["off_track"], "crashed": t.counts["crashed"]}
               for t in result.trials]
     data = {"run": run.id, "checkpoint": None if args.model else result.checkpoint,
-            "model": args.model,
+            "model": args.model, "world": result.world, "reverse": result.reverse,
+            "start": result.start, "continuous": result.continuous,
             "laps": len(trials),
             "laps_completed": result.laps_completed,
             "mean_progress": round(result.mean_progress, 2),
@@ -103,16 +131,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("trial", "status", "progress", "time", "resets",
+    table = Table("trial", "start", "status", "progress", "time", "resets",
                   title=f"evaluation of {run.id} ({result.checkpoint}, {source})"
                   if not args.model else f"evaluation of {source} on {run.id}'s track",
                   title_justify="left")
     for t in trials:
         mark = "✓" if t["status"] == "lap_complete" else "✗"
-        table.add_row(str(t["trial"]), f"{mark} {t['status']}", f"{t['progress']:.1f}%",
+        table.add_row(str(t["trial"]), f"{t['start_pct']:.1f}%", f"{mark} {t['status']}",
+                      f"{t['progress']:.1f}%",
                       f"{t['time_s']:.3f} s", str(t["resets"]))
     con = Console(highlight=False, soft_wrap=True)
     con.print(table)
+    con.print(f"{data['world']}{', reversed' if data['reverse'] else ''}, trials from "
+              f"{'spread start points' if data['start'] == 'spread' else 'the start line'}, "
+              f"{'continuous (resets)' if data['continuous'] else 'one attempt each'}")
     best = "—" if data["best_lap_s"] is None else f"{data['best_lap_s']:.3f} s"
     con.print(f"laps completed [bold]{data['laps_completed']}/{data['laps']}[/], mean progress "
               f"[bold]{data['mean_progress']:.1f}%[/], best lap [bold]{best}[/]")

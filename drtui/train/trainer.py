@@ -917,12 +917,12 @@ class Trainer:
         self.log("[BestModelSelection] Evaluation episode progress mean: "
                  f"{statistics.fmean(progress)}")
         metric_name = self.session.training.best_model_metric
-        metric = statistics.fmean(progress if metric_name == "progress" else rewards)
+        metric = statistics.fmean(eval_metric_values(metric_name, results))
         index = ckpt.read_index(self.run_dir)
         index["last_checkpoint"] = ckpt.index_entry(self.last_name, it, metric, "last.pt")
         previous = self.best
         if previous is None or previous.get("avg_eval_metric") is None or \
-                metric > previous["avg_eval_metric"]:
+                better_eval_metric(metric_name, metric, previous["avg_eval_metric"]):
             ckpt.promote_best(self.run_dir)
             self.best = ckpt.index_entry(self.last_name, it, metric, "best.pt")
             self.log(f"[BestModelSelection] Updating the best checkpoint to \"{self.last_name}\" "
@@ -937,6 +937,25 @@ class Trainer:
         self._state(best={"name": self.best["name"], "iteration": self.best["iteration"],
                           "metric": metric_name, "value": self.best["avg_eval_metric"]},
                     eval_progress=statistics.fmean(progress), eval_success_rate=success)
+
+
+LAPTIME_INCOMPLETE_MS = 999_999  # simapp's lap time of an evaluation episode without a lap
+
+
+def eval_metric_values(metric_name: str, results: list) -> list[float]:
+    """Each evaluation episode's score on training.best_model_metric, as simapp's
+    s3_metrics counts it: progress, total reward, or the lap time in ms (999999 when the
+    episode did not complete its lap)."""
+    if metric_name == "laptime":
+        return [round((e.end_time - e.start_time) * 1000) if e.status == "lap_complete"
+                else LAPTIME_INCOMPLETE_MS for e in results]
+    return [e.reward if metric_name == "reward" else e.progress for e in results]
+
+
+def better_eval_metric(metric_name: str, metric: float, best: float) -> bool:
+    """Whether `metric` beats the best so far: a shorter mean lap time (simapp keeps the
+    later checkpoint on a tie), a higher mean progress or reward."""
+    return metric <= best if metric_name == "laptime" else metric > best
 
 
 def _avg(epochs: list[dict], key: str) -> float | None:

@@ -6,7 +6,9 @@ Tiny settings as in test_trainer_process: reinvent_base, 4 cars, a 48x36 camera,
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -72,6 +74,58 @@ def test_evaluate_summary_and_last_checkpoint(trained, capsys):
     assert last["last_checkpoint"]["name"] in out
 
 
+def test_evaluate_three_trials_start_at_three_points(trained, capsys):
+    """--trials 3: trial k starts k/3 of the lap along, so the three are three different
+    drives (their first points metres apart), each recorded as DeepRacer records a trial."""
+    from drtui.train.evaluate import evaluate
+
+    workspace, run = trained
+    code, out, err = cli(capsys, workspace, "evaluate", run.id, "--trials", 3, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert [t["start_pct"] for t in data["trials"]] == [0.0, 33.33, 66.67]
+    assert (data["start"], data["world"], data["reverse"]) == ("spread", "reinvent_base", False)
+    recorded = json.loads(Path(data["metrics"]).read_text())["metrics"]
+    assert [m["trial"] for m in recorded] == [1, 2, 3]
+    assert [m["start_time"] for m in recorded[1:]] == [m["metric_time"] for m in recorded[:2]]
+
+    result = evaluate(run.path, laps=3)
+    firsts = [t.path[0] for t in result.trials]
+    apart = [math.dist(a, b) for a, b in itertools.combinations(firsts, 2)]
+    assert min(apart) > 3.0, firsts  # reinvent_base's lap is 17.7 m: a third is ~5.9 m
+    assert [round(t.start_ndist, 4) for t in result.trials] == [0.0, 0.3333, 0.6667]
+    assert len({tuple(t.path[:5]) for t in result.trials}) == 3
+
+
+def test_evaluate_start_line_another_world_reversed(trained, capsys):
+    workspace, run = trained
+    code, out, err = cli(capsys, workspace, "evaluate", run.id, "--trials", 2, "--start", "line",
+                         "--world", "reInvent2019_wide", "--reverse")
+    assert code == 0, err
+    assert "reInvent2019_wide, reversed, trials from the start line" in out
+    code, out, err = cli(capsys, workspace, "evaluate", run.id, "--trials", 2, "--start", "line",
+                         "--json")
+    trials = json.loads(out)["trials"]
+    assert [t["start_pct"] for t in trials] == [0.0, 0.0]
+    # the same start, no noise and a greedy policy: DeepRacer's line start drives one lap twice
+    assert trials[0] | {"trial": 0} == trials[1] | {"trial": 0}
+
+
+def test_evaluate_a_checkpoint_by_name_or_iteration(trained, capsys):
+    workspace, run = trained
+    index = json.loads((run.path / "checkpoints" / "deepracer_checkpoints.json").read_text())
+    last = index["last_checkpoint"]
+    for name in (last["name"], str(last["iteration"])):
+        code, out, err = cli(capsys, workspace, "evaluate", run.id, "--trials", 1,
+                             "--checkpoint", name, "--json")
+        assert code == 0, err
+        assert json.loads(out)["checkpoint"] in (last["name"], index["best_checkpoint"]["name"])
+    code, out, err = cli(capsys, workspace, "evaluate", run.id, "--checkpoint", "7_Step-1.ckpt")
+    assert code == 2
+    assert "--checkpoint: no checkpoint '7_Step-1.ckpt' in this run: it keeps best and last" in err
+    assert last["name"] in err
+
+
 def test_export_onnx_matches_torch(trained, capsys, tmp_path):
     workspace, run = trained
     out_dir = tmp_path / "model"
@@ -109,8 +163,10 @@ def test_export_summary_from_a_real_process(trained, tmp_path):
 @pytest.mark.parametrize(("args", "message"), [
     (("evaluate", "no-such-run"), "run: no run matching 'no-such-run'"),
     (("export", "no-such-run", "-o", "x"), "run: no run matching 'no-such-run'"),
-    (("evaluate", "{run}", "--laps", "0"), "--laps: must be at least 1 (got 0)"),
+    (("evaluate", "{run}", "--laps", "0"), "--trials: must be at least 1 (got 0)"),
     (("evaluate", "{run}", "--laps", "-3", "--json"), "must be at least 1 (got -3)"),
+    (("evaluate", "{run}", "--world", "moon_base"),
+     "--world: no shipped track 'moon_base': `drtui list tracks` shows the world names"),
 ])
 def test_bad_input_is_refused_with_exit_2(trained, capsys, args, message):
     workspace, run = trained
