@@ -114,7 +114,7 @@ class DrtuiApp(App[int]):
         """The user's [keymap] (drtui.user_config): the entries Textual can bind apply at
         once; the binding ids are checked once the first screen is up. A bad entry is said
         in one line naming its key; it never stops the studio."""
-        from drtui.keymap import checked_keymap
+        from drtui.screens.keymap import checked_keymap
         from drtui.user_config import load_user_config
 
         config = self.user_config = load_user_config()
@@ -130,7 +130,7 @@ class DrtuiApp(App[int]):
     @work(thread=True, exclusive=True, group="keymap", exit_on_error=False,
           description="Checking the keymap's binding ids.")
     def _check_keymap_ids(self, keymap: dict[str, str]) -> None:
-        from drtui.keymap import binding_ids, unknown_ids
+        from drtui.screens.keymap import binding_ids, unknown_ids
 
         unknown = unknown_ids(keymap, binding_ids())
         self.call_from_thread(self._keymap_checked, unknown)

@@ -10,7 +10,7 @@ Today it holds one section, a keymap (as darrenburns/posting has): binding id ->
 
 Reading never fails: a missing file is an empty config, and every entry that cannot be used
 is a one-line problem naming its key, the rest still applies. Plain Python (no Textual): the
-key names are checked by drtui.keymap, which knows Textual's.
+key names are checked by drtui.screens.keymap, which knows Textual's.
 """
 
 from __future__ import annotations

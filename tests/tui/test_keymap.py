@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from tui_helpers import make_app, open_at_step, screen_name, settle, starter_session
 
-from drtui.keymap import binding_ids, checked_keymap, key_problem, unknown_ids
+from drtui.screens.keymap import binding_ids, checked_keymap, key_problem, unknown_ids
 from drtui.user_config import load_user_config
 
 KEYMAP = """\
@@ -109,9 +109,11 @@ SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40"
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_help_with_a_user_keymap_snapshot(snap_compare, workspace, _no_user_config, size):
-    _no_user_config.parent.mkdir(parents=True)
-    _no_user_config.write_text('[keymap]\nruns = "f9"\nsave = "ctrl+s,f2"\nnope = "f4"\n')
+def test_help_with_a_user_keymap_snapshot(snap_compare, workspace, monkeypatch, size):
+    # in the workspace, so the help shows the same relative path on every run
+    config = workspace / "drtui-config.toml"
+    config.write_text('[keymap]\nruns = "f9"\nsave = "ctrl+s,f2"\nnope = "f4"\n')
+    monkeypatch.setenv("DRTUI_CONFIG", str(config))
     app = make_app(workspace, starter_session(workspace, "snap-model"), step=0)
 
     async def run_before(pilot) -> None:
