@@ -23,6 +23,7 @@ from pathlib import Path
 from drtui.backends.base import Host, Runner
 from drtui.errors import DrtuiError
 from drtui.runstore.store import ACTIVE, Run
+from drtui.train import TRAINER_SETTINGS
 
 GRACE_S = 300.0  # past the time limit before `timeout` interrupts a trainer that overran it
 KILL_AFTER_S = 60  # after that interrupt, before `timeout` kills it
@@ -62,8 +63,6 @@ class RemoteEmbeddedRunner(Runner):
     def trainer_env(run: Run) -> dict[str, str]:
         """The trainer's settings (drtui.train.TRAINER_SETTINGS): those it was launched with (a
         resume must see the same camera size), overridden by this environment's."""
-        from drtui.train import TRAINER_SETTINGS
-
         env = {k: v for k, v in (run.state.get("trainer_env") or {}).items()
                if k in TRAINER_SETTINGS}
         env.update({k: os.environ[k] for k in TRAINER_SETTINGS if k in os.environ})

@@ -11,3 +11,7 @@ importing drtui (the CLI, the TUI) does not load torch.
 # DRTUI_WORKSPACE_ONLY) or paths that mean nothing on another host.
 TRAINER_SETTINGS = ("DRTUI_CARS", "DRTUI_CAMERA_SIZE", "DRTUI_DEVICE", "DRTUI_THREADS",
                     "DRTUI_TEACHER", "DRTUI_LOG_MAX_MB", "DRTUI_LIMIT_GRACE_S")
+
+# Where evaluation trials start (drtui.train.evaluate's module doc): here, so that the CLI can
+# offer them without importing torch.
+START_RULES = ("spread", "line")

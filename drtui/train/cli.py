@@ -11,8 +11,9 @@ import json
 import sys
 from pathlib import Path
 
+from drtui.train import START_RULES
+
 CHECKPOINTS = ("best", "last")
-START_RULES = ("spread", "line")  # where evaluation trials start (drtui.train.evaluate)
 
 
 def register(command) -> None:

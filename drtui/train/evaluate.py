@@ -36,7 +36,7 @@ from typing import TextIO
 import torch
 
 from drtui.sim.episode import STATUS_LABELS, STATUS_NAMES, StartRule
-from drtui.train.cli import START_RULES  # where trials start: the module doc
+from drtui.train import START_RULES
 
 RESET_STATUSES = ("off_track", "crashed", "reversed", "immobilized")
 TRIAL_LIMIT_LAPS = 4.0  # steps a trial may take: four laps at the slowest speed
