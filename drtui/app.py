@@ -531,6 +531,9 @@ class DrtuiApp(App[int]):
                 method()
 
     def _refuse(self, what: str, problems: list) -> None:
+        # A refusal describes the draft as it is now: earlier toasts describe an older state,
+        # and stacked tall toasts can push the newest one below the screen's edge.
+        self.clear_notifications()
         shown = [str(p) for p in problems[:4]]
         if len(problems) > 4:
             shown.append(f"… and {len(problems) - 4} more (see the review step)")

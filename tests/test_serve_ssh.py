@@ -22,9 +22,9 @@ ANSI = re.compile(rb"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|P[^\x1
 # with the number typed.
 PROBE = r"""
 import os, signal, sys
-def size(*_):
+def size(*_):  # os.write: a SIGWINCH during print() would be a reentrant call
     c, r = os.get_terminal_size(0)
-    print(f"size={c}x{r}", flush=True)
+    os.write(1, f"size={c}x{r}\n".encode())
 signal.signal(signal.SIGWINCH, size)
 os.close(os.open("/dev/tty", os.O_RDWR))  # fails without a controlling terminal
 print(f"TERM={os.environ['TERM']} COLORTERM={os.environ.get('COLORTERM')} pid={os.getpid()}",

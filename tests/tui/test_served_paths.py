@@ -93,3 +93,22 @@ async def test_import_folder_outside_is_refused(workspace, served):
         await settle(app, pilot)
         text = str(app.screen.query_one("#import-problem").render())
         assert text.startswith("✗ the folder ..") and "is outside the workspace" in text
+
+
+async def test_the_newest_refusal_is_the_one_on_screen(workspace, served):
+    """Refusals in a row (tall toasts, 100x30 as over ssh): the one showing is the newest."""
+    path = starter_session(workspace, "mine")
+    app = make_app(workspace, session=path, step=7)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await open_at_step(app, pilot, 7)
+        app.screen.query_one("#session-path").value = "../elsewhere.toml"
+        app.screen.query_one("#output-dir").value = "../../out"
+        await settle(app, pilot)
+        for key in ("ctrl+s", "ctrl+s", "ctrl+g"):
+            await pilot.press(key)
+            await settle(app, pilot)
+        titles = [n.title for n in app._notifications]
+        assert len(titles) == 1 and titles[0].startswith("✗ Nothing written: 2 problems"), titles
+        shown = app.export_screenshot().replace("&#160;", " ")
+        assert "Nothing written" in shown  # on the screen, not scrolled away
+        assert not (workspace.parent / "out").exists()
