@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.message import Message
 from textual.worker import get_current_worker
+
+from drtui.screens.messages import FilesWritten, SessionSaved
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -30,18 +30,6 @@ if TYPE_CHECKING:
     from drtui.screens.draft import Draft
 
 DARK_THEME, LIGHT_THEME = "textual-dark", "textual-light"
-
-
-@dataclass
-class FilesWritten(Message):
-    """Posted to the active screen after a write, so the review can refresh its diffs."""
-
-    out_dir: Path
-    paths: list[Path]
-
-
-class SessionSaved(Message):
-    """Posted to the active screen after a save, so the review can say it is saved."""
 
 
 def display_path(path: Path, base: Path | None = None) -> str:
@@ -365,7 +353,7 @@ class DrtuiApp(App[int]):
           description="Creating the run folder: session, rendered files.")
     def _create_run(self, session_path: Path) -> None:
         from drtui.errors import DrtuiError, InvalidInput
-        from drtui.runstore import launch
+        from drtui.backends import launch
 
         try:
             run = launch.create_run(self.workspace, session_path)
@@ -383,7 +371,7 @@ class DrtuiApp(App[int]):
     @work(exclusive=True, group="train-start", exit_on_error=False,
           description="Starting the trainer.")
     async def _launch(self, run) -> None:
-        from drtui.runstore import launch
+        from drtui.backends import launch
 
         try:
             host = await launch.start(run)

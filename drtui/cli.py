@@ -22,7 +22,7 @@ LISTS = ("tracks", "sensors", "networks", "algorithms", "rewards", "backends")
 # stays fast); a command's own work imports what it needs when it runs.
 EXTENSIONS: tuple[str, ...] = (
     "drtui.train.cli",
-    "drtui.train.research_cli",
+    "drtui.research.cli",
     "drtui.backends.cli",
     "drtui.backends.droa_cli",
     "drtui.analysis.cli",
@@ -230,6 +230,7 @@ def cmd_sensors_check(args: argparse.Namespace) -> int:
 
 
 def cmd_rewards_create(args: argparse.Namespace) -> int:
+    from drtui.cliargs import parse_scalar
     from drtui.errors import InvalidInput
     from drtui.reward import templates
     from drtui.session.store import atomic_write
@@ -240,7 +241,7 @@ def cmd_rewards_create(args: argparse.Namespace) -> int:
         key, sep, raw = item.partition("=")
         if not sep:
             raise InvalidInput([Problem("--param", f"{item!r} is not KEY=VALUE")])
-        params[key.strip()] = _parse_scalar(raw.strip())
+        params[key.strip()] = parse_scalar(raw.strip())
     problems = templates.param_problems(args.scenario, params)
     if problems:
         raise InvalidInput([Problem(f"params.{k}" if k else "scenario", m) for k, m in problems])
@@ -250,18 +251,6 @@ def cmd_rewards_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_scalar(raw: str) -> object:
-    low = raw.lower()
-    if low in ("true", "false"):
-        return low == "true"
-    for conv in (int, float):
-        try:
-            return conv(raw)
-        except ValueError:
-            pass
-    return raw
-
-
 def _workspace(args: argparse.Namespace) -> Path:
     return Path(getattr(args, "workspace", None) or ".")
 
@@ -269,7 +258,8 @@ def _workspace(args: argparse.Namespace) -> Path:
 def cmd_run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from drtui.runstore import launch, store
+    from drtui.backends import launch
+    from drtui.runstore import store
 
     if args.max_cost is not None and not args.max_cost > 0:
         from drtui.errors import InvalidInput
@@ -324,7 +314,7 @@ async def _run_and_follow(run, *, start: bool, resume: bool = False, as_json: bo
     import signal
 
     from drtui.headless import Progress, print_events
-    from drtui.runstore import launch
+    from drtui.backends import launch
     from drtui.session import store as sessions
 
     host = await launch.start(run, resume=resume) if start else None
@@ -423,7 +413,8 @@ def cmd_runs_attach(args: argparse.Namespace) -> int:
 def cmd_runs_stop(args: argparse.Namespace) -> int:
     import asyncio
 
-    from drtui.runstore import launch, store
+    from drtui.backends import launch
+    from drtui.runstore import store
 
     run = store.find(_workspace(args), args.run)
     asyncio.run(launch.stop(run, grace=args.grace))
@@ -439,7 +430,8 @@ def cmd_runs_clean(args: argparse.Namespace) -> int:
     import asyncio
     import shutil
 
-    from drtui.runstore import launch, store
+    from drtui.backends import launch
+    from drtui.runstore import store
 
     workspace = _workspace(args)
     runs = [store.find(workspace, r) for r in args.runs] if args.runs else store.list_runs(workspace)

@@ -22,7 +22,7 @@ from drtui.files import render
 from drtui.logs.bounded import LINE_MAX, CappedLog, RewardOutput
 from drtui.logs.parser import parse_lines
 from drtui.runstore import owner, store
-from drtui.runstore.watch import follow
+from drtui.backends.watch import follow
 from drtui.session.starter import starter
 from tiny_session import FAST, tiny_session
 

@@ -20,8 +20,9 @@ from drtui.backends.local import LocalHost
 from drtui.events import IterationEnd, LogLine, Status
 from drtui.files import render
 from drtui.logs.parser import parse_lines
-from drtui.runstore import launch, owner, store
-from drtui.runstore.watch import follow
+from drtui.backends import launch
+from drtui.runstore import owner, store
+from drtui.backends.watch import follow
 from drtui.session.starter import starter
 from tiny_session import FAST, tiny_session
 

@@ -191,7 +191,7 @@ def test_save_keeps_the_check_in_the_session_file(tmp_path):
 
 
 def test_run_minutes_and_iterations_change_this_run_only_and_say_so(tmp_path, capsys):
-    from drtui.runstore import launch
+    from drtui.backends import launch
 
     path = session_file(tmp_path)
     before = path.read_bytes()

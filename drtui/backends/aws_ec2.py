@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from drtui.backends.aws_errors import aws_error
 from drtui.backends.base import Host, HostGone, HostUnreachable, Provider
 from drtui.errors import DrtuiError, InvalidInput
 from drtui.runstore.store import Run
@@ -62,21 +63,6 @@ def keys_dir() -> Path:
     from drtui.backends.statedir import private_dir, state_dir
 
     return private_dir(state_dir() / "keys")
-
-
-def aws_error(exc: BaseException) -> str:
-    """One readable line for an AWS failure."""
-    from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
-
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        return f"{err.get('Code', 'error')}: {err.get('Message', str(exc))}"
-    if isinstance(exc, NoCredentialsError):
-        return ("no AWS credentials found: run `aws configure`, set AWS_PROFILE or "
-                "backend.aws_ec2.profile")
-    if isinstance(exc, NoRegionError):
-        return "no AWS region: set backend.aws_ec2.region"
-    return f"{type(exc).__name__}: {exc}"
 
 
 def aws_session(region: str, profile: str = "default"):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from drtui.errors import InvalidInput
-from drtui.files import envfile
+from drtui.files import env_keys, envfile
 from drtui.session.model import Race, Session, Track
 from drtui.problem import Problem
 
@@ -368,11 +368,9 @@ _SYSTEM_FIXED = frozenset({
 def same_env_value(key: str, text: str | None, value: Any) -> bool:
     """Whether an env value as DRfC reads it (None: drtui cannot evaluate it) means the
     session's value, read the way drtui's importer reads that key."""
-    from drtui.files.importer import reader
-
     if text is None or isinstance(value, envfile.Verbatim):
         return True
-    read = reader(key)
+    read = env_keys.reader(key)
     try:
         if read is not None and not isinstance(value, str):
             return read(text) == value

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
 from drtui.screens.draft import REMOVE
-from drtui.screens.fields import model_field
+from drtui.widgets.fields import model_field
 from drtui.screens.step import WizardStep
 from drtui.widgets.action_plot import ActionSpacePlot
 from drtui.widgets.action_table import ActionTable

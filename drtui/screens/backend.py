@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, RadioButton, RadioSet, Static
 
-from drtui.screens.fields import model_field
+from drtui.widgets.fields import model_field
 from drtui.screens.step import WizardStep
 from drtui.widgets.field_problem import FieldProblem
 from drtui.widgets.form_field import FormScroll

@@ -158,7 +158,7 @@ class RunsScreen(GuardedScreen):
 
     @work(exclusive=True, group="runs-stop", exit_on_error=False)
     async def _stop(self, run) -> None:
-        from drtui.runstore import launch
+        from drtui.backends import launch
 
         following = False
         if self.app.is_screen_installed("monitor"):
@@ -203,7 +203,8 @@ class RunsScreen(GuardedScreen):
 
     @work(exclusive=True, group="runs-resume", exit_on_error=False)
     async def _resume(self, run) -> None:
-        from drtui.runstore import launch, store
+        from drtui.backends import launch
+        from drtui.runstore import store
 
         run.reload()
         try:

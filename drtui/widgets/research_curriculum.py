@@ -49,7 +49,7 @@ class CurriculumEditor(RowsEditor):
         self._worlds, self._world = worlds, world
 
     def compose(self):
-        from drtui.screens.fields import describe
+        from drtui.widgets.fields import describe
         from drtui.session.research import Curriculum
 
         yield Check("train in stages", self.enabled, id="curriculum-on", compact=True)

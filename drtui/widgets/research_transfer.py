@@ -46,7 +46,7 @@ class TransferEditor(Vertical):
         self._workspace = workspace
 
     def compose(self):
-        from drtui.screens.fields import describe
+        from drtui.widgets.fields import describe
         from drtui.session.research import Transfer
 
         yield Check("start from another run's weights", self.enabled, id="transfer-on",

@@ -534,7 +534,7 @@ async def test_training_on_the_instance_end_to_end(env, aws, sshd, monkeypatch):
     events here -> files collected -> instance terminated, group and key deleted."""
     pytest.importorskip("torch")
     from drtui.events import Cost, IterationEnd, Status
-    from drtui.runstore import launch
+    from drtui.backends import launch
     from drtui.session import store as sessions
 
     for key, value in {"DRTUI_CARS": "4", "DRTUI_CAMERA_SIZE": "48x36",

@@ -26,7 +26,8 @@ from drtui.backends.ssh import SshHost, SshTarget
 from drtui.events import Step
 from drtui.files import envfile, render
 from drtui.logs.parser import LogParser
-from drtui.runstore import launch, store
+from drtui.backends import launch
+from drtui.runstore import store
 from drtui.session.model import WorkerOverride
 from drtui.session.starter import starter
 

@@ -267,7 +267,7 @@ async def test_training_on_a_thunder_instance_end_to_end(api, tmp_path, monkeypa
     loopback peer), and when training ends the run is collected and the instance deleted."""
     pytest.importorskip("torch")
     from drtui.events import Cost, IterationEnd, Status
-    from drtui.runstore import launch
+    from drtui.backends import launch
     from drtui.session import store as sessions
 
     for key, value in {"DRTUI_CARS": "4", "DRTUI_CAMERA_SIZE": "48x36",

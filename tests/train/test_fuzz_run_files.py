@@ -172,7 +172,7 @@ def test_a_corrupt_run_file_gets_a_message(trained, tmp_path, rel, shape, comman
 def _stop_trainer(run: Path) -> None:
     import asyncio
 
-    from drtui.runstore import launch
+    from drtui.backends import launch
 
     asyncio.run(launch.stop(store.load(run), grace=30))
 

@@ -75,7 +75,7 @@ def _pairs(settings: list[str]) -> list[tuple[str, str]]:
 
 def method_data(data: dict, method: str, settings: list[str]) -> dict:
     """The session data with `method` set from KEY=VALUE settings (checked by the caller)."""
-    from drtui.cli import _parse_scalar as _value  # true/false, int, float, else the text
+    from drtui.cliargs import parse_scalar as _value  # true/false, int, float, else the text
 
     research = data.setdefault("research", {})
     pairs = _pairs(settings)
