@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.worker import get_current_worker
 
 from drtui.screens.messages import FilesWritten, SessionSaved
+from drtui.problem import Problem
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -502,7 +503,6 @@ class DrtuiApp(App[int]):
           description="Running the reward function on sample params.")
     def _reward_check(self, draft, key, session, base_dir: Path) -> None:
         from drtui.session.check import RewardReport, reward_report
-        from drtui.problem import Problem
 
         try:
             report = reward_report(session, base_dir)

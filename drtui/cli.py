@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from drtui import __version__
+from drtui.fsio import atomic_write
+from drtui.problem import Problem
 
 LISTS = ("tracks", "sensors", "networks", "algorithms", "rewards", "backends")
 
@@ -233,8 +235,6 @@ def cmd_rewards_create(args: argparse.Namespace) -> int:
     from drtui.cliargs import parse_scalar
     from drtui.errors import InvalidInput
     from drtui.reward import templates
-    from drtui.session.store import atomic_write
-    from drtui.session.validate import Problem
 
     params: dict[str, object] = {}
     for item in args.param or []:
@@ -263,13 +263,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.max_cost is not None and not args.max_cost > 0:
         from drtui.errors import InvalidInput
-        from drtui.session.validate import Problem
 
         raise InvalidInput([Problem("--max-cost", "must be a number of dollars above 0")])
     workspace = _workspace(args)
     if args.resume and (args.minutes is not None or args.iterations is not None):
         from drtui.errors import InvalidInput
-        from drtui.problem import Problem
 
         raise InvalidInput([Problem("--resume", "a resumed run keeps its own limits; "
                                                 "--minutes and --iterations apply to a new run")])
@@ -322,7 +320,6 @@ async def _run_and_follow(run, *, start: bool, resume: bool = False, as_json: bo
         _console(stderr=True).print(f"note: {run.state['setup_note']}", markup=False)
     if max_cost is not None and not max_cost > 0:
         from drtui.errors import InvalidInput
-        from drtui.session.validate import Problem
 
         raise InvalidInput([Problem("--max-cost", "must be a number of dollars above 0")])
     if max_cost is not None and (detach or not launch.backend_for(

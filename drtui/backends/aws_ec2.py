@@ -31,6 +31,7 @@ from drtui.backends.aws_errors import aws_error
 from drtui.backends.base import Host, HostGone, HostUnreachable, Provider
 from drtui.errors import DrtuiError, InvalidInput
 from drtui.runstore.store import Run
+from drtui.problem import Problem
 
 ENDPOINT_ENV = "DRTUI_AWS_ENDPOINT_URL"
 SSH_ADDRESS_ENV = "DRTUI_EC2_SSH_ADDRESS"
@@ -70,8 +71,6 @@ def aws_session(region: str, profile: str = "default"):
     which is also how environment credentials are used)."""
     import boto3
     from botocore.exceptions import ProfileNotFound
-
-    from drtui.session.validate import Problem
 
     try:
         return boto3.session.Session(

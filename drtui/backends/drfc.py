@@ -34,6 +34,7 @@ from drtui.events import Event
 from drtui.files import envfile
 from drtui.logs.parser import LogParser
 from drtui.runstore.store import Run
+from drtui.fsio import atomic_write
 
 SOURCES = ("robomaker", "sagemaker")
 LAUNCH = "source bin/activate.sh && dr-upload-custom-files && dr-start-training -q -w"
@@ -237,7 +238,6 @@ class DrfcRunner(Runner):
 
     async def _launch(self, run: Run, host: Host, resume: bool) -> None:
         from drtui.files.render import relative_path
-        from drtui.session.store import atomic_write
 
         session = self._session(run)
         drfc = await self._resolve(host, session.backend.drfc.path)

@@ -33,6 +33,7 @@ from drtui.session.runner_rules import DROA_MAX_MINUTES as MAX_MINUTES
 from drtui.session.runner_rules import DROA_MIN_MINUTES as MIN_MINUTES
 from drtui.session.runner_rules import droa_problems as session_problems
 from drtui.session.runner_rules import droa_track_config as track_config
+from drtui.fsio import atomic_write
 
 STATUS_TAG, METRIC_TAG = "DROA_STATUS ", "DROA_METRIC "
 # training job statuses (JobStatus in the solution's model.smithy) that are not over yet
@@ -329,8 +330,6 @@ class DroaRunner(Runner):
                 raw: bytes | None) -> None:
         """Append what is new to the log, under a lock shared by every follower."""
         import fcntl
-
-        from drtui.session.store import atomic_write
 
         with open(run.path / "droa.lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)

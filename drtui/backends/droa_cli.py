@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from drtui.errors import InvalidInput
+from drtui.problem import Problem
 
 MAX_BYTES = 1 << 30  # DRoA imports models under 1 GB
 _SKIP = {".DS_Store", "Thumbs.db", "desktop.ini", "._.DS_Store"}
@@ -31,8 +32,6 @@ _CONTENT_TYPES = {".json": "application/json", ".yaml": "application/x-yaml",
 
 
 def _problem(path: str, message: str):
-    from drtui.session.validate import Problem
-
     return Problem(path, message)
 
 

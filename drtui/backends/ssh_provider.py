@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from drtui.backends.base import Host, Provider
 from drtui.runstore.store import Run
+from drtui.problem import Problem
 
 
 def ssh_settings(run: Run):
@@ -22,7 +23,6 @@ class SshProvider(Provider):
         # the machine is the user's: there is nothing to create, so create changes nothing
         from drtui.backends.ssh import SshHost, SshTarget
         from drtui.errors import InvalidInput
-        from drtui.session.validate import Problem
 
         s = ssh_settings(run)
         if not s.host:

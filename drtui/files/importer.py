@@ -21,8 +21,8 @@ from typing import Any
 
 from drtui.errors import InvalidInput
 from drtui.files import env_keys, envfile, metadata
-from drtui.problem import errors
-from drtui.session.validate import Problem, problems_in
+from drtui.problem import Problem, errors
+from drtui.session.validate import problems_in
 
 def _refuse(message: str) -> InvalidInput:
     return InvalidInput([Problem("", message)])

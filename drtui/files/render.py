@@ -16,6 +16,7 @@ from drtui.errors import InvalidInput
 from drtui.files import env_keys, envfile
 from drtui.session.model import Race, Session, Track
 from drtui.problem import Problem
+from drtui.fsio import atomic_write
 
 CUSTOM_FILES = ("hyperparameters.json", "model_metadata.json", "reward_function.py")
 SIMAPP_SOURCE = "awsdeepracercommunity/deepracer-simapp"
@@ -470,8 +471,6 @@ def render(session: Session, base_dir: Path | None = None, *, check: bool = True
 
 def write(files: dict[str, str], out_dir: Path, *, flat: bool = False) -> list[Path]:
     """Write each file atomically; returns the paths written."""
-    from drtui.session.store import atomic_write
-
     written = []
     for name, text in files.items():
         path = Path(out_dir) / (name if flat else relative_path(name))

@@ -34,6 +34,7 @@ from drtui.errors import DrtuiError, InvalidInput
 from drtui.events import EvaluationEnd
 from drtui.runstore import store
 from drtui.tune.space import Space, apply
+from drtui.problem import Problem
 
 TOP_SPEED = 4.0  # m/s: the simulator clips speed here
 STOP_GRACE_S = 60.0  # SIGINT -> checkpoint and exit; SIGKILL after this
@@ -93,8 +94,6 @@ class Objective:
         try:
             self.fastest_lap = fastest_lap_s(session.track.world)
         except FileNotFoundError as exc:  # the embedded trainer drives shipped waypoints only
-            from drtui.session.validate import Problem
-
             raise InvalidInput([Problem("track.world", str(exc))]) from None
         self.proc: subprocess.Popen | None = None  # the running trial's trainer
         self.current: int | None = None  # the number of the trial this process runs
