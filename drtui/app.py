@@ -20,8 +20,8 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.worker import get_current_worker
 
-from drtui.screens.messages import FilesWritten, SessionSaved
 from drtui.problem import Problem
+from drtui.screens.messages import FilesWritten, SessionSaved
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -271,7 +271,6 @@ class DrtuiApp(App[int]):
 
     def start_draft(self, draft: Draft, step: int = 0) -> None:
         from drtui.screens.home import HomeScreen
-
         from drtui.workspace_paths import confined
 
         if confined():  # served: every path of the draft must stay in the workspace
@@ -353,8 +352,8 @@ class DrtuiApp(App[int]):
     @work(thread=True, exclusive=True, group="train", exit_on_error=False,
           description="Creating the run folder: session, rendered files.")
     def _create_run(self, session_path: Path) -> None:
-        from drtui.errors import DrtuiError, InvalidInput
         from drtui.backends import launch
+        from drtui.errors import DrtuiError, InvalidInput
 
         try:
             run = launch.create_run(self.workspace, session_path)

@@ -311,8 +311,8 @@ async def _run_and_follow(run, *, start: bool, resume: bool = False, as_json: bo
     import asyncio
     import signal
 
-    from drtui.headless import Progress, print_events
     from drtui.backends import launch
+    from drtui.headless import Progress, print_events
     from drtui.session import store as sessions
 
     host = await launch.start(run, resume=resume) if start else None
@@ -431,7 +431,8 @@ def cmd_runs_clean(args: argparse.Namespace) -> int:
     from drtui.runstore import store
 
     workspace = _workspace(args)
-    runs = [store.find(workspace, r) for r in args.runs] if args.runs else store.list_runs(workspace)
+    runs = ([store.find(workspace, r) for r in args.runs] if args.runs
+            else store.list_runs(workspace))
     removed, kept = [], []
     for run in runs:
         if run.status in store.ACTIVE and asyncio.run(launch.is_alive(run)):

@@ -371,7 +371,7 @@ class _TuiSession(asyncssh.SSHServerSession):
             self._proc = await asyncio.create_subprocess_exec(
                 *command, stdin=slave, stdout=slave, stderr=slave, env=env,
                 start_new_session=True, preexec_fn=_take_controlling_tty)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - logged and told to the user; the session ends
             os.close(master)
             log.error("cannot start drtui for %s: %s", self._server.fingerprint, exc)
             chan.write_stderr(f"drtui could not start: {exc}\r\n".encode())

@@ -155,7 +155,7 @@ def a_cycle(graph: dict[str, set[str]], component: list[str]) -> list[str]:
                     path = [node]
                     while path[-1] != start:
                         path.append(previous[path[-1]])
-                    return [start, *reversed(path[:-1]), start] if len(path) > 1 else [start, node, start]
+                    return [start, *reversed(path[:-1]), start]  # no self-edges in the graph
                 if child not in previous:
                     previous[child] = node
                     following.append(child)

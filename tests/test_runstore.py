@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from drtui.backends.local import LocalHost, read_lines_from
+from drtui.backends.watch import follow
 from drtui.events import IterationEnd, Status
 from drtui.files import render
 from drtui.logs.parser import parse_lines
 from drtui.runstore import store
-from drtui.backends.watch import follow
 from drtui.session.starter import starter
 
 LOG = Path(__file__).parent / "data" / "logs" / "console-sagemaker-training-excerpt.log"

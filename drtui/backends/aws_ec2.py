@@ -30,8 +30,8 @@ from pathlib import Path
 from drtui.backends.aws_errors import aws_error
 from drtui.backends.base import Host, HostGone, HostUnreachable, Provider
 from drtui.errors import DrtuiError, InvalidInput
-from drtui.runstore.store import Run
 from drtui.problem import Problem
+from drtui.runstore.store import Run
 
 ENDPOINT_ENV = "DRTUI_AWS_ENDPOINT_URL"
 SSH_ADDRESS_ENV = "DRTUI_EC2_SSH_ADDRESS"
@@ -299,7 +299,7 @@ class AwsEc2Provider(Provider):
             if not public_ip:
                 raise Ec2Error("the instance has no public address (a subnet without public "
                                "IPs?): drtui reaches instances over SSH")
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - undone, then raised as one Ec2Error
             leftovers = self._undo(ec2, made)
             why = exc if isinstance(exc, DrtuiError) else aws_error(exc)
             tail = (f"; could not delete: {', '.join(leftovers)}" if leftovers

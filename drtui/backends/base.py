@@ -16,8 +16,8 @@ The lifecycle (drtui/backends/launch.py drives it; the CLI and the TUI only call
     provider.release(run)            give the machine back (a cloud instance is terminated)
 
 attach, stop and "is it alive" call provider.acquire(run, create=False), which never creates
-a machine: it raises HostGone (or a subclass) when the run's machine no longer exists. A launch that fails
-releases what acquire created, so release must be safe to call after a partial acquire.
+a machine: it raises HostGone (or a subclass) when the run's machine no longer exists. A launch
+that fails releases what acquire created, so release must be safe to call after a partial acquire.
 """
 
 from __future__ import annotations

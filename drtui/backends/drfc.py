@@ -32,9 +32,9 @@ from drtui.backends.local import LocalHost
 from drtui.errors import DrtuiError
 from drtui.events import Event
 from drtui.files import envfile
+from drtui.fsio import atomic_write
 from drtui.logs.parser import LogParser
 from drtui.runstore.store import Run
-from drtui.fsio import atomic_write
 
 SOURCES = ("robomaker", "sagemaker")
 LAUNCH = "source bin/activate.sh && dr-upload-custom-files && dr-start-training -q -w"

@@ -28,12 +28,10 @@ from typing import Any
 from drtui.backends.base import Chunk, CommandResult, Host, Provider, Runner
 from drtui.backends.local import read_lines_from
 from drtui.errors import DrtuiError, InvalidInput
+from drtui.fsio import atomic_write
 from drtui.runstore.store import Run
-from drtui.session.runner_rules import DROA_MAX_MINUTES as MAX_MINUTES
-from drtui.session.runner_rules import DROA_MIN_MINUTES as MIN_MINUTES
 from drtui.session.runner_rules import droa_problems as session_problems
 from drtui.session.runner_rules import droa_track_config as track_config
-from drtui.fsio import atomic_write
 
 STATUS_TAG, METRIC_TAG = "DROA_STATUS ", "DROA_METRIC "
 # training job statuses (JobStatus in the solution's model.smithy) that are not over yet

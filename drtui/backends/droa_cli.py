@@ -141,8 +141,7 @@ def upload(files: dict[str, bytes | Path], *, bucket: str, prefix: str, region: 
     import boto3
     import botocore.exceptions
 
-    from drtui.backends.droa_client import (DroaAuthError, DroaBadRequest,
-                                            DroaConnectionError)
+    from drtui.backends.droa_client import DroaAuthError, DroaBadRequest, DroaConnectionError
 
     name = profile if profile and profile != "default" else None
     try:

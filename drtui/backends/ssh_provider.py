@@ -5,8 +5,8 @@ release has nothing to give back, the machine is the user's."""
 from __future__ import annotations
 
 from drtui.backends.base import Host, Provider
-from drtui.runstore.store import Run
 from drtui.problem import Problem
+from drtui.runstore.store import Run
 
 
 def ssh_settings(run: Run):

@@ -14,6 +14,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
 from drtui.fsio import atomic_write
 
 

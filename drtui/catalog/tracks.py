@@ -21,6 +21,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
+
 from drtui.problem import Problem
 
 if TYPE_CHECKING:  # numpy is imported only when routes are read

@@ -24,6 +24,7 @@ from drtui.files import env_keys, envfile, metadata
 from drtui.problem import Problem, errors
 from drtui.session.validate import problems_in
 
+
 def _refuse(message: str) -> InvalidInput:
     return InvalidInput([Problem("", message)])
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from drtui.errors import InvalidInput
 from drtui.files import env_keys, envfile
-from drtui.session.model import Race, Session, Track
-from drtui.problem import Problem
 from drtui.fsio import atomic_write
+from drtui.problem import Problem
+from drtui.session.model import Race, Session, Track
 
 CUSTOM_FILES = ("hyperparameters.json", "model_metadata.json", "reward_function.py")
 SIMAPP_SOURCE = "awsdeepracercommunity/deepracer-simapp"

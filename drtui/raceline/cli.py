@@ -8,6 +8,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
 from drtui.fsio import atomic_write
 from drtui.problem import Problem
 

@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
 from drtui.problem import Problem
 
 METHODS = ("randomization", "transfer", "curriculum", "multitask", "off")

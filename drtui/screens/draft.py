@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+
 from drtui.fsio import atomic_write
 from drtui.problem import Problem
 

@@ -40,7 +40,8 @@ def run_row(run) -> tuple:
 class RunsScreen(GuardedScreen):
     HELP = ("The runs of this workspace (its runs/ folder), newest first. A run keeps "
             "training when drtui quits; enter reattaches: the monitor replays what was "
-            "recorded and follows the log from where it stopped; ctrl+a analyses it. ctrl+e resumes a stopped, "
+            "recorded and follows the log from where it stopped; ctrl+a analyses it. "
+            "ctrl+e resumes a stopped, "
             "failed or killed run from its last checkpoint; ctrl+x stops a training one "
             "(final checkpoint first); ctrl+k writes the car's model file of its best "
             "checkpoint (as `drtui export RUN --car`).")

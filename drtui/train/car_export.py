@@ -27,12 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from drtui.fsio import atomic_write
-from drtui.train.car_archive import (  # re-exported: the format is part of this module's API
-    METADATA_MEMBER,
-    CarArchiveError,
-    archive_bytes,
-    read_archive,
-)
+from drtui.train.car_archive import METADATA_MEMBER, CarArchiveError, archive_bytes
+from drtui.train.car_archive import read_archive as read_archive  # the exporter's API too
 
 ATOL = 1e-4
 CHECK_FRAMES = 16

@@ -11,8 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from drtui.train import START_RULES
 from drtui.problem import Problem
+from drtui.train import START_RULES
 
 CHECKPOINTS = ("best", "last")
 
@@ -263,7 +263,7 @@ def cmd_export_car(args: argparse.Namespace) -> int:
 
 def cmd_export_drfc(args: argparse.Namespace) -> int:
     """`drtui export RUN --drfc|--droa -o DIR`."""
-    from drtui.train.drfc_export import export_droa, export_drfc
+    from drtui.train.drfc_export import export_drfc, export_droa
 
     run = _run_with_checkpoint(args)
     write = export_droa if args.droa else export_drfc

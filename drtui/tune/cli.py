@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+
 from drtui.problem import Problem
 
 HELP = "tune hyperparameters with Optuna: each trial a short real training, resumable"

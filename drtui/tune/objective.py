@@ -32,9 +32,9 @@ from typing import Any
 
 from drtui.errors import DrtuiError, InvalidInput
 from drtui.events import EvaluationEnd
+from drtui.problem import Problem
 from drtui.runstore import store
 from drtui.tune.space import Space, apply
-from drtui.problem import Problem
 
 TOP_SPEED = 4.0  # m/s: the simulator clips speed here
 STOP_GRACE_S = 60.0  # SIGINT -> checkpoint and exit; SIGKILL after this
@@ -124,8 +124,8 @@ class Objective:
 
     def _create_run(self, tuned, number: int) -> store.Run:
         from drtui.files import render
-        from drtui.session.store import to_data
         from drtui.problem import errors
+        from drtui.session.store import to_data
         from drtui.session.validate import problems_in
 
         data = to_data(tuned)

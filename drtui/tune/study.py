@@ -83,9 +83,9 @@ def _creation_lock(url: str):
 
 
 def storage_for(url: str):
-    import optuna
-
     import warnings
+
+    import optuna
 
     kwargs: dict[str, Any] = {}
     # the heartbeat (a killed worker's RUNNING trial fails) is marked experimental

@@ -182,8 +182,8 @@ class RunPanel(Vertical):
                         description=f"following run {self.run.id}")
 
     async def _follow(self) -> None:
-        from drtui.errors import DrtuiError
         from drtui.backends import launch
+        from drtui.errors import DrtuiError
 
         self.following = True
         try:
@@ -274,8 +274,8 @@ class RunPanel(Vertical):
                         description=f"stopping run {self.run.id}")
 
     async def _stop(self) -> None:
-        from drtui.errors import DrtuiError
         from drtui.backends import launch
+        from drtui.errors import DrtuiError
 
         self.model.progress.status = "stopping"
         self.model.status_version += 1

@@ -10,9 +10,9 @@ import statistics
 from pathlib import Path
 
 import pytest
+from droa_server import PRESIGN_TOKEN, DroaServer
 
 from drtui.events import EpisodeEnd, EvaluationEnd, IterationEnd, Status
-from droa_server import PRESIGN_TOKEN, DroaServer
 
 DATA = Path(__file__).parent.parent / "data"
 METRICS = json.loads((DATA / "logs" / "drfc-3workers-TrainingMetrics.json").read_text())["metrics"]
@@ -71,9 +71,9 @@ def _new_run(tmp_path, starter_data, url, **changes):
 
 async def _events(run, *, until=None) -> list:
     """The run's events, to the end or up to the first event `until` accepts."""
-    from drtui.backends import launch
-
     import asyncio
+
+    from drtui.backends import launch
 
     out = []
     stream = launch.events(run, poll=0.02, emit_steps=False)
@@ -149,7 +149,8 @@ async def test_launch_sends_the_session_as_create_model(tmp_path, starter_data, 
         assert m["hyperparameters"][key] == hp[key], key
     assert m["hyperparameters"]["loss_type"] == "huber"
     # DRoA's description allows letters, digits, '-' and spaces only
-    assert d["description"] == "Gentle steering at modest speed learns to follow the centre line fast"
+    assert d["description"] == ("Gentle steering at modest speed learns to follow the centre "
+                                "line fast")
     _assert_no_secret(run.path)
 
 
@@ -259,8 +260,8 @@ async def test_reattach_and_a_second_follower_write_and_emit_nothing_twice(
         tmp_path, starter_data, server):
     import asyncio
 
-    from drtui.backends.droa import DroaRunner
     from drtui.backends import launch
+    from drtui.backends.droa import DroaRunner
     from drtui.runstore import store
 
     run = _new_run(tmp_path, starter_data, server.url)
@@ -329,8 +330,8 @@ def test_bad_credentials_are_refused_with_a_clear_error(tmp_path, starter_data, 
                                                         aws_env, capsys):
     import asyncio
 
-    from drtui.cli import main
     from drtui.backends import launch
+    from drtui.cli import main
 
     aws_env.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
     path = _session_file(tmp_path, starter_data, server.url)
@@ -351,8 +352,14 @@ def test_bad_credentials_are_refused_with_a_clear_error(tmp_path, starter_data, 
 
 
 async def test_client_errors_name_the_cause(server):
-    from drtui.backends.droa_client import (DroaBadRequest, DroaClient, DroaConnectionError,
-                                            DroaNotFound, DroaThrottled, Endpoint)
+    from drtui.backends.droa_client import (
+        DroaBadRequest,
+        DroaClient,
+        DroaConnectionError,
+        DroaNotFound,
+        DroaThrottled,
+        Endpoint,
+    )
 
     client = DroaClient(Endpoint(server.url, "us-east-1"))
     with pytest.raises(DroaNotFound, match="not found: GET /models/AAAAAAAAAAAAAAA: Model not"):
