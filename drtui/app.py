@@ -1,3 +1,5 @@
+# Over 450 lines: the App class: its bindings, the one draft and the workers that save, write and
+# train; screens live in drtui/screens.
 """The drtui Textual app: the home screen, the eight-step model wizard and the review, the
 run monitor (f5 on the review trains) and the runs list (f6).
 

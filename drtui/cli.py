@@ -1,3 +1,5 @@
+# Over 450 lines: the parser and handlers of the core subcommands; extension modules (train/cli.py,
+# backends/cli.py, ...) hold the rest.
 """drtui's command line. `drtui` alone opens the TUI; every other command is headless.
 
 Exit codes: 0 success, 2 invalid input (each problem printed with its key path), 1 other

@@ -1,3 +1,5 @@
+# Over 450 lines: one security boundary: the SSH server's key checks, its refusals and the sandboxed
+# launch, reviewed as one file.
 """Serve the drtui TUI over SSH: `drtui serve-ssh`, safe to offer to people you do not trust.
 
 Each SSH connection that authenticates with a key from the authorized_keys file and asks for

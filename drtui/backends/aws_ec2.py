@@ -1,3 +1,5 @@
+# Over 450 lines: one launch's create-and-undo sequence (security group, key pair, instance,
+# release), readable as one sequence.
 """AWS EC2 as a provider: one fresh, tagged instance per run, reached over SSH, terminated
 when the run ends. boto3 is imported only inside the functions that call AWS.
 

@@ -1,3 +1,5 @@
+# Over 450 lines: every DRfC file of a session, and the imported-file round trip those same files
+# share.
 """Session -> the files DeepRacer training reads, rendered from jinja2 templates in
 drtui/assets/templates with StrictUndefined, so a missing value fails loudly.
 

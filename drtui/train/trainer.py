@@ -1,3 +1,5 @@
+# Over 450 lines: one Trainer class, to be split into settings, world builder, run recorder and log
+# writer (issue 14).
 """The training process: `python -m drtui.train RUN_DIR [--resume] [--trace-all]`.
 
 Reads RUN_DIR/session.toml and RUN_DIR/files/custom_files/reward_function.py, trains on the
