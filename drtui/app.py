@@ -1,3 +1,5 @@
+# Over 450 lines: the App class: its bindings, the one draft and the workers that save, write and
+# train; screens live in drtui/screens.
 """The drtui Textual app: the home screen, the eight-step model wizard and the review, the
 run monitor (f5 on the review trains) and the runs list (f6).
 
@@ -12,15 +14,16 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.message import Message
 from textual.worker import get_current_worker
+
+from drtui.problem import Problem
+from drtui.screens.messages import FilesWritten, SessionSaved
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -30,18 +33,6 @@ if TYPE_CHECKING:
     from drtui.screens.draft import Draft
 
 DARK_THEME, LIGHT_THEME = "textual-dark", "textual-light"
-
-
-@dataclass
-class FilesWritten(Message):
-    """Posted to the active screen after a write, so the review can refresh its diffs."""
-
-    out_dir: Path
-    paths: list[Path]
-
-
-class SessionSaved(Message):
-    """Posted to the active screen after a save, so the review can say it is saved."""
 
 
 def display_path(path: Path, base: Path | None = None) -> str:
@@ -282,7 +273,6 @@ class DrtuiApp(App[int]):
 
     def start_draft(self, draft: Draft, step: int = 0) -> None:
         from drtui.screens.home import HomeScreen
-
         from drtui.workspace_paths import confined
 
         if confined():  # served: every path of the draft must stay in the workspace
@@ -364,8 +354,8 @@ class DrtuiApp(App[int]):
     @work(thread=True, exclusive=True, group="train", exit_on_error=False,
           description="Creating the run folder: session, rendered files.")
     def _create_run(self, session_path: Path) -> None:
+        from drtui.backends import launch
         from drtui.errors import DrtuiError, InvalidInput
-        from drtui.runstore import launch
 
         try:
             run = launch.create_run(self.workspace, session_path)
@@ -383,7 +373,7 @@ class DrtuiApp(App[int]):
     @work(exclusive=True, group="train-start", exit_on_error=False,
           description="Starting the trainer.")
     async def _launch(self, run) -> None:
-        from drtui.runstore import launch
+        from drtui.backends import launch
 
         try:
             host = await launch.start(run)
@@ -514,7 +504,6 @@ class DrtuiApp(App[int]):
           description="Running the reward function on sample params.")
     def _reward_check(self, draft, key, session, base_dir: Path) -> None:
         from drtui.session.check import RewardReport, reward_report
-        from drtui.problem import Problem
 
         try:
             report = reward_report(session, base_dir)

@@ -1,3 +1,5 @@
+# Over 450 lines: the parser and handlers of the core subcommands; extension modules (train/cli.py,
+# backends/cli.py, ...) hold the rest.
 """drtui's command line. `drtui` alone opens the TUI; every other command is headless.
 
 Exit codes: 0 success, 2 invalid input (each problem printed with its key path), 1 other
@@ -14,6 +16,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from drtui import __version__
+from drtui.fsio import atomic_write
+from drtui.problem import Problem
 
 LISTS = ("tracks", "sensors", "networks", "algorithms", "rewards", "backends")
 
@@ -22,7 +26,7 @@ LISTS = ("tracks", "sensors", "networks", "algorithms", "rewards", "backends")
 # stays fast); a command's own work imports what it needs when it runs.
 EXTENSIONS: tuple[str, ...] = (
     "drtui.train.cli",
-    "drtui.train.research_cli",
+    "drtui.research.cli",
     "drtui.backends.cli",
     "drtui.backends.droa_cli",
     "drtui.analysis.cli",
@@ -230,17 +234,16 @@ def cmd_sensors_check(args: argparse.Namespace) -> int:
 
 
 def cmd_rewards_create(args: argparse.Namespace) -> int:
+    from drtui.cliargs import parse_scalar
     from drtui.errors import InvalidInput
     from drtui.reward import templates
-    from drtui.session.store import atomic_write
-    from drtui.session.validate import Problem
 
     params: dict[str, object] = {}
     for item in args.param or []:
         key, sep, raw = item.partition("=")
         if not sep:
             raise InvalidInput([Problem("--param", f"{item!r} is not KEY=VALUE")])
-        params[key.strip()] = _parse_scalar(raw.strip())
+        params[key.strip()] = parse_scalar(raw.strip())
     problems = templates.param_problems(args.scenario, params)
     if problems:
         raise InvalidInput([Problem(f"params.{k}" if k else "scenario", m) for k, m in problems])
@@ -250,18 +253,6 @@ def cmd_rewards_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_scalar(raw: str) -> object:
-    low = raw.lower()
-    if low in ("true", "false"):
-        return low == "true"
-    for conv in (int, float):
-        try:
-            return conv(raw)
-        except ValueError:
-            pass
-    return raw
-
-
 def _workspace(args: argparse.Namespace) -> Path:
     return Path(getattr(args, "workspace", None) or ".")
 
@@ -269,17 +260,16 @@ def _workspace(args: argparse.Namespace) -> Path:
 def cmd_run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from drtui.runstore import launch, store
+    from drtui.backends import launch
+    from drtui.runstore import store
 
     if args.max_cost is not None and not args.max_cost > 0:
         from drtui.errors import InvalidInput
-        from drtui.session.validate import Problem
 
         raise InvalidInput([Problem("--max-cost", "must be a number of dollars above 0")])
     workspace = _workspace(args)
     if args.resume and (args.minutes is not None or args.iterations is not None):
         from drtui.errors import InvalidInput
-        from drtui.problem import Problem
 
         raise InvalidInput([Problem("--resume", "a resumed run keeps its own limits; "
                                                 "--minutes and --iterations apply to a new run")])
@@ -323,8 +313,8 @@ async def _run_and_follow(run, *, start: bool, resume: bool = False, as_json: bo
     import asyncio
     import signal
 
+    from drtui.backends import launch
     from drtui.headless import Progress, print_events
-    from drtui.runstore import launch
     from drtui.session import store as sessions
 
     host = await launch.start(run, resume=resume) if start else None
@@ -332,7 +322,6 @@ async def _run_and_follow(run, *, start: bool, resume: bool = False, as_json: bo
         _console(stderr=True).print(f"note: {run.state['setup_note']}", markup=False)
     if max_cost is not None and not max_cost > 0:
         from drtui.errors import InvalidInput
-        from drtui.session.validate import Problem
 
         raise InvalidInput([Problem("--max-cost", "must be a number of dollars above 0")])
     if max_cost is not None and (detach or not launch.backend_for(
@@ -423,7 +412,8 @@ def cmd_runs_attach(args: argparse.Namespace) -> int:
 def cmd_runs_stop(args: argparse.Namespace) -> int:
     import asyncio
 
-    from drtui.runstore import launch, store
+    from drtui.backends import launch
+    from drtui.runstore import store
 
     run = store.find(_workspace(args), args.run)
     asyncio.run(launch.stop(run, grace=args.grace))
@@ -439,10 +429,12 @@ def cmd_runs_clean(args: argparse.Namespace) -> int:
     import asyncio
     import shutil
 
-    from drtui.runstore import launch, store
+    from drtui.backends import launch
+    from drtui.runstore import store
 
     workspace = _workspace(args)
-    runs = [store.find(workspace, r) for r in args.runs] if args.runs else store.list_runs(workspace)
+    runs = ([store.find(workspace, r) for r in args.runs] if args.runs
+            else store.list_runs(workspace))
     removed, kept = [], []
     for run in runs:
         if run.status in store.ACTIVE and asyncio.run(launch.is_alive(run)):

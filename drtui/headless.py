@@ -12,8 +12,19 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from drtui.events import (Checkpoint, Cost, EpisodeEnd, EvaluationEnd, Event, IterationEnd,
-                          LogLine, StageChange, Status, Step, TaskIteration)
+from drtui.events import (
+    Checkpoint,
+    Cost,
+    EpisodeEnd,
+    EvaluationEnd,
+    Event,
+    IterationEnd,
+    LogLine,
+    StageChange,
+    Status,
+    Step,
+    TaskIteration,
+)
 
 
 @dataclass

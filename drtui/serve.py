@@ -1,3 +1,5 @@
+# Over 450 lines: one security boundary: the SSH server's key checks, its refusals and the sandboxed
+# launch, reviewed as one file.
 """Serve the drtui TUI over SSH: `drtui serve-ssh`, safe to offer to people you do not trust.
 
 Each SSH connection that authenticates with a key from the authorized_keys file and asks for
@@ -371,7 +373,7 @@ class _TuiSession(asyncssh.SSHServerSession):
             self._proc = await asyncio.create_subprocess_exec(
                 *command, stdin=slave, stdout=slave, stderr=slave, env=env,
                 start_new_session=True, preexec_fn=_take_controlling_tty)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - logged and told to the user; the session ends
             os.close(master)
             log.error("cannot start drtui for %s: %s", self._server.fingerprint, exc)
             chan.write_stderr(f"drtui could not start: {exc}\r\n".encode())

@@ -6,9 +6,9 @@ import asyncio
 import sys
 
 import pytest
+from ssh_peer import start_peer
 
 from drtui.backends.ssh import SshError, SshHost, SshTarget
-from ssh_peer import start_peer
 
 
 @pytest.fixture
@@ -42,7 +42,8 @@ async def test_run_stream_and_files(peer, tmp_path):
 async def test_detached_process_survives_and_log_is_tailed_by_offset(peer, tmp_path):
     host = SshHost(target(peer))
     log = tmp_path / "remote" / "train.log"
-    script = "import time\nfor i in range(30):\n    print('line', i, flush=True); time.sleep(0.02)\n"
+    script = ("import time\nfor i in range(30):\n"
+              "    print('line', i, flush=True); time.sleep(0.02)\n")
     pid = await host.start_detached([sys.executable, "-c", script], log_path=str(log))
     assert await host.is_running(pid)
     await host.close()  # the connection goes away; the process does not

@@ -15,16 +15,16 @@ import time
 from pathlib import Path
 
 import pytest
+from tiny_session import FAST, tiny_session
 
 from drtui.backends.local import LocalHost, read_lines_from
+from drtui.backends.watch import follow
 from drtui.events import Checkpoint, IterationEnd, LogLine, Status
 from drtui.files import render
 from drtui.logs.bounded import LINE_MAX, CappedLog, RewardOutput
 from drtui.logs.parser import parse_lines
 from drtui.runstore import owner, store
-from drtui.runstore.watch import follow
 from drtui.session.starter import starter
-from tiny_session import FAST, tiny_session
 
 LOG = Path(__file__).parent / "data" / "logs" / "console-sagemaker-training-excerpt.log"
 _PROCS: list[subprocess.Popen] = []

@@ -70,8 +70,8 @@ def test_sagemaker_log_iterations():
             current.append(float(m.group(1)))
         if line.startswith("Policy training>"):
             policy.append(float(line.split("Entropy=")[1].split(",")[0]))
-        m = re.search(r"Checkpoint> Saving in path=\['\./checkpoint_sagemaker/agent/(\d+)_Step-(\d+)",
-                      line)
+        m = re.search(r"Checkpoint> Saving in path=\['\./checkpoint_sagemaker/agent/"
+                      r"(\d+)_Step-(\d+)", line)
         if m and int(m.group(1)) >= 1:
             blocks.append((int(m.group(1)), int(m.group(2)), current, policy))
             current, policy = [], []

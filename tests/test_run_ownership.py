@@ -15,15 +15,16 @@ import time
 from pathlib import Path
 
 import pytest
+from tiny_session import FAST, tiny_session
 
+from drtui.backends import launch
 from drtui.backends.local import LocalHost
-from drtui.events import IterationEnd, LogLine, Status
+from drtui.backends.watch import follow
+from drtui.events import LogLine, Status
 from drtui.files import render
 from drtui.logs.parser import parse_lines
-from drtui.runstore import launch, owner, store
-from drtui.runstore.watch import follow
+from drtui.runstore import owner, store
 from drtui.session.starter import starter
-from tiny_session import FAST, tiny_session
 
 LOG = Path(__file__).parent / "data" / "logs" / "console-sagemaker-training-excerpt.log"
 _PROCS: list[subprocess.Popen] = []
@@ -160,7 +161,8 @@ def _wait(predicate, timeout: float, what: str, proc=None, run=None) -> None:
 def test_two_resumes_at_once_start_one_trainer(tmp_path):
     run = make_run(tmp_path, tiny_session("two-resumes", iterations=1000))
     first = spawn([sys.executable, "-m", "drtui.train", str(run.path)], env=_trainer_env(),
-                  stdout=open(run.log_path, "ab"), stderr=subprocess.STDOUT)
+                  stdout=open(run.log_path, "ab"),  # noqa: SIM115 - the child owns it
+                  stderr=subprocess.STDOUT)
     _wait(lambda: store.load(run.path).state.get("iteration", 0) >= 1, 180, "iteration 1",
           first, run)
     # a direct second trainer is refused while the first holds the lock, naming it

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from drtui.backends.local import LocalHost, read_lines_from
+from drtui.backends.watch import follow
 from drtui.events import IterationEnd, Status
 from drtui.files import render
 from drtui.logs.parser import parse_lines
 from drtui.runstore import store
-from drtui.runstore.watch import follow
 from drtui.session.starter import starter
 
 LOG = Path(__file__).parent / "data" / "logs" / "console-sagemaker-training-excerpt.log"
@@ -106,7 +106,7 @@ async def test_follow_survives_a_restart_without_gap_or_duplicate(tmp_path):
 async def test_stopping_a_run_that_already_ended_changes_nothing(tmp_path, monkeypatch):
     """`drtui runs stop` on a run whose trainer ended (never attached since) keeps the
     status the trainer wrote and signals nobody: its pid may belong to another process."""
-    from drtui.runstore import launch
+    from drtui.backends import launch
 
     run = make_run(tmp_path)
     host = LocalHost()

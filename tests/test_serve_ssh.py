@@ -556,8 +556,9 @@ async def test_reward_code_typed_in_the_studio_sees_nothing_outside(keys, monkey
                 except AssertionError:
                     continue
             mark = len(term.raw)
-            line = (f'import os; R = os.environ.get("DRTUI_SERVER_SECRET"); F = open({str(secret)!r}'
-                    f').read().strip() if os.access({str(secret)!r}, os.R_OK) else "unreadable"; '
+            line = ('import os; R = os.environ.get("DRTUI_SERVER_SECRET"); '
+                    f'F = open({str(secret)!r}).read().strip() '
+                    f'if os.access({str(secret)!r}, os.R_OK) else "unreadable"; '
                     'raise RuntimeError(f"env={R} file={F}")\r')
             proc.stdin.write(line.encode())
             await term.wait_for(f"RuntimeError: {expected}", 40, since=mark)

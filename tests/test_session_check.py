@@ -191,15 +191,16 @@ def test_save_keeps_the_check_in_the_session_file(tmp_path):
 
 
 def test_run_minutes_and_iterations_change_this_run_only_and_say_so(tmp_path, capsys):
-    from drtui.runstore import launch
+    from drtui.backends import launch
 
     path = session_file(tmp_path)
     before = path.read_bytes()
     assert main(["run", str(path), "--minutes", "0", "--detach"]) == 2
     assert "training.time_limit_minutes: must be at least 1 (got 0)" in capsys.readouterr().err
     # what `drtui run --minutes 2 --iterations 3` checks and writes, without training
-    from drtui.cli import _run_changes
     import argparse
+
+    from drtui.cli import _run_changes
 
     changes = _run_changes(path, argparse.Namespace(minutes=2, iterations=3))
     err = capsys.readouterr().err

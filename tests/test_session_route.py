@@ -12,9 +12,9 @@ pytest.importorskip("torch")
 
 from tiny_session import FAST, tiny_session  # noqa: E402
 
+from drtui.backends.launch import create_run  # noqa: E402
 from drtui.catalog.tracks import load_waypoints, sanitize  # noqa: E402
 from drtui.errors import InvalidInput  # noqa: E402
-from drtui.runstore.launch import create_run  # noqa: E402
 from drtui.session import store  # noqa: E402
 
 

@@ -240,7 +240,8 @@ def test_reward_template_params_are_validated(starter_data):
 def test_backend_runner_must_fit_provider(starter_data):
     data = with_changes(starter_data, backend={"provider": "deepracer-on-aws", "runner": "drfc"})
     found = problems(data)
-    assert found["backend.runner"] == "provider 'deepracer-on-aws' runs deepracer-on-aws, not 'drfc'"
+    assert found["backend.runner"] == ("provider 'deepracer-on-aws' runs deepracer-on-aws, "
+                                       "not 'drfc'")
     assert "API URL" in found["backend.deepracer_on_aws.api_url"]
 
 

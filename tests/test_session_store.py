@@ -49,13 +49,15 @@ def test_save_is_durable_before_rename(tmp_path, monkeypatch):
     calls = []
     real_fsync, real_replace = os.fsync, os.replace
     monkeypatch.setattr(os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd))[1])
-    monkeypatch.setattr(os, "replace", lambda a, b: (calls.append("replace"), real_replace(a, b))[1])
+    monkeypatch.setattr(os, "replace",
+                        lambda a, b: (calls.append("replace"), real_replace(a, b))[1])
     store.save(starter("m"), tmp_path / "s.toml")
     assert calls[:2] == ["fsync", "replace"]
 
 
 def test_load_reports_problems_with_paths(tmp_path):
-    (tmp_path / "s.toml").write_text('schema_version = 1\n[model]\nname = "ok"\n[car]\nsensors = ["LIDAR"]\ncolour = "Red"\n')
+    (tmp_path / "s.toml").write_text('schema_version = 1\n[model]\nname = "ok"\n'
+                                     '[car]\nsensors = ["LIDAR"]\ncolour = "Red"\n')
     with pytest.raises(InvalidInput) as exc:
         store.load(tmp_path / "s.toml")
     paths = [p.path for p in exc.value.problems]

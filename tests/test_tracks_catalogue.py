@@ -10,8 +10,15 @@ import numpy as np
 import pytest
 
 from drtui.catalog import tracks
-from drtui.catalog.tracks import (RouteError, catalogue, load_waypoints, read_route,
-                                  route_problems, sanitize, session_waypoints)
+from drtui.catalog.tracks import (
+    RouteError,
+    catalogue,
+    load_waypoints,
+    read_route,
+    route_problems,
+    sanitize,
+    session_waypoints,
+)
 
 TRACKS_JSON = {e["trackId"]: e for e in json.loads(resources.files("drtui.assets.tracks")
                                                    .joinpath("deepracer-on-aws-tracks.json")

@@ -179,7 +179,7 @@ HEADERS = {  # short headers so the tables fit 80 columns
     "eval_time": "eval s", "eval_completed": "eval lap rate", "eval_episodes": "eval eps",
     "policy_loss": "loss", "kl_divergence": "KL", "new_reward": "new reward",
     "best_episode": "best ep", "median": "median", "best": "best s", "cause": "cause",
-    "progress_mean": "progress", "best_lap": "best lap", "best_possible": "best possible",
+    "best_lap": "best lap", "best_possible": "best possible",
 }
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from drtui.fsio import atomic_write
+
 STYLES = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"), ((0, (5, 1, 1, 1)), "v"),
           ((0, (1, 1)), "P")]
 HATCHES = ["", "//", "\\\\", "xx", "..", "oo", "++", "--", "||", "**"]
@@ -417,8 +419,6 @@ def save(fig, path: Path) -> Path:
     import io
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    from drtui.fsio import atomic_write
 
     FigureCanvasAgg(fig)
     buf = io.BytesIO()

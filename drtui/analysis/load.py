@@ -1,3 +1,5 @@
+# Over 450 lines: one loader per DeepRacer input kind (detect.KINDS), sharing the column definitions
+# that keep its figures equal to deepracer-utils'.
 """Load any DeepRacer input (see detect.KINDS) into one `Loaded`: the training steps as a
 DataFrame with deepracer-utils' columns, TrainingMetrics rows, evaluation laps and, from
 training logs, the parser's per-iteration events.

@@ -1,3 +1,5 @@
+# Over 450 lines: one launch's create-and-undo sequence (security group, key pair, instance,
+# release), readable as one sequence.
 """AWS EC2 as a provider: one fresh, tagged instance per run, reached over SSH, terminated
 when the run ends. boto3 is imported only inside the functions that call AWS.
 
@@ -27,8 +29,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from drtui.backends.aws_errors import aws_error
 from drtui.backends.base import Host, HostGone, HostUnreachable, Provider
 from drtui.errors import DrtuiError, InvalidInput
+from drtui.problem import Problem
 from drtui.runstore.store import Run
 
 ENDPOINT_ENV = "DRTUI_AWS_ENDPOINT_URL"
@@ -64,28 +68,11 @@ def keys_dir() -> Path:
     return private_dir(state_dir() / "keys")
 
 
-def aws_error(exc: BaseException) -> str:
-    """One readable line for an AWS failure."""
-    from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
-
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        return f"{err.get('Code', 'error')}: {err.get('Message', str(exc))}"
-    if isinstance(exc, NoCredentialsError):
-        return ("no AWS credentials found: run `aws configure`, set AWS_PROFILE or "
-                "backend.aws_ec2.profile")
-    if isinstance(exc, NoRegionError):
-        return "no AWS region: set backend.aws_ec2.region"
-    return f"{type(exc).__name__}: {exc}"
-
-
 def aws_session(region: str, profile: str = "default"):
     """A boto3 session for the user's own profile ("default": the standard credential chain,
     which is also how environment credentials are used)."""
     import boto3
     from botocore.exceptions import ProfileNotFound
-
-    from drtui.session.validate import Problem
 
     try:
         return boto3.session.Session(
@@ -314,7 +301,7 @@ class AwsEc2Provider(Provider):
             if not public_ip:
                 raise Ec2Error("the instance has no public address (a subnet without public "
                                "IPs?): drtui reaches instances over SSH")
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - undone, then raised as one Ec2Error
             leftovers = self._undo(ec2, made)
             why = exc if isinstance(exc, DrtuiError) else aws_error(exc)
             tail = (f"; could not delete: {', '.join(leftovers)}" if leftovers

@@ -6,7 +6,7 @@ file from a byte offset, which is how a run is followed and, after a restart or 
 connection, picked up again with no line lost or repeated. A Runner launches training on a
 Host, detached so the run outlives drtui, yields its log lines, and stops it.
 
-The lifecycle (drtui/runstore/launch.py drives it; the CLI and the TUI only call launch):
+The lifecycle (drtui/backends/launch.py drives it; the CLI and the TUI only call launch):
 
     provider.acquire(run)            a host, creating a machine if the provider does that
     runner.launch(run, host)         start training, detached; record pids/paths in run.state
@@ -16,8 +16,8 @@ The lifecycle (drtui/runstore/launch.py drives it; the CLI and the TUI only call
     provider.release(run)            give the machine back (a cloud instance is terminated)
 
 attach, stop and "is it alive" call provider.acquire(run, create=False), which never creates
-a machine: it raises HostGone (or a subclass) when the run's machine no longer exists. A launch that fails
-releases what acquire created, so release must be safe to call after a partial acquire.
+a machine: it raises HostGone (or a subclass) when the run's machine no longer exists. A launch
+that fails releases what acquire created, so release must be safe to call after a partial acquire.
 """
 
 from __future__ import annotations

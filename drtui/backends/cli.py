@@ -77,7 +77,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def _print_sweep(result, ended: set[str], errors: dict[str, str]) -> None:
     from rich.markup import escape
 
-    from drtui.terminal import console, table as new_table
+    from drtui.terminal import console
+    from drtui.terminal import table as new_table
 
     con = console()
     if result.orphans:

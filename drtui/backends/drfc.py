@@ -32,6 +32,7 @@ from drtui.backends.local import LocalHost
 from drtui.errors import DrtuiError
 from drtui.events import Event
 from drtui.files import envfile
+from drtui.fsio import atomic_write
 from drtui.logs.parser import LogParser
 from drtui.runstore.store import Run
 
@@ -237,7 +238,6 @@ class DrfcRunner(Runner):
 
     async def _launch(self, run: Run, host: Host, resume: bool) -> None:
         from drtui.files.render import relative_path
-        from drtui.session.store import atomic_write
 
         session = self._session(run)
         drfc = await self._resolve(host, session.backend.drfc.path)

@@ -28,9 +28,8 @@ from typing import Any
 from drtui.backends.base import Chunk, CommandResult, Host, Provider, Runner
 from drtui.backends.local import read_lines_from
 from drtui.errors import DrtuiError, InvalidInput
+from drtui.fsio import atomic_write
 from drtui.runstore.store import Run
-from drtui.session.runner_rules import DROA_MAX_MINUTES as MAX_MINUTES
-from drtui.session.runner_rules import DROA_MIN_MINUTES as MIN_MINUTES
 from drtui.session.runner_rules import droa_problems as session_problems
 from drtui.session.runner_rules import droa_track_config as track_config
 
@@ -329,8 +328,6 @@ class DroaRunner(Runner):
                 raw: bytes | None) -> None:
         """Append what is new to the log, under a lock shared by every follower."""
         import fcntl
-
-        from drtui.session.store import atomic_write
 
         with open(run.path / "droa.lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)

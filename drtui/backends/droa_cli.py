@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from drtui.errors import InvalidInput
+from drtui.problem import Problem
 
 MAX_BYTES = 1 << 30  # DRoA imports models under 1 GB
 _SKIP = {".DS_Store", "Thumbs.db", "desktop.ini", "._.DS_Store"}
@@ -31,8 +32,6 @@ _CONTENT_TYPES = {".json": "application/json", ".yaml": "application/x-yaml",
 
 
 def _problem(path: str, message: str):
-    from drtui.session.validate import Problem
-
     return Problem(path, message)
 
 
@@ -142,8 +141,7 @@ def upload(files: dict[str, bytes | Path], *, bucket: str, prefix: str, region: 
     import boto3
     import botocore.exceptions
 
-    from drtui.backends.droa_client import (DroaAuthError, DroaBadRequest,
-                                            DroaConnectionError)
+    from drtui.backends.droa_client import DroaAuthError, DroaBadRequest, DroaConnectionError
 
     name = profile if profile and profile != "default" else None
     try:

@@ -6,7 +6,7 @@ upload the run folder to <workdir>/runs/<id>, and start `python -m drtui.train` 
 `timeout --signal=INT <time limit + grace>`, so the limit holds even when drtui is gone.
 The trainer writes the same run folder layout there as it does here; the local run folder
 keeps the remote pid, folder and log path. The log is followed over the connection by byte
-offset (drtui/runstore/watch.py), and when training ends or is stopped `collect` brings the
+offset (drtui/backends/watch.py), and when training ends or is stopped `collect` brings the
 log, checkpoints, metrics, TensorBoard files and final status back, byte for byte.
 """
 

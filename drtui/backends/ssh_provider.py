@@ -5,6 +5,7 @@ release has nothing to give back, the machine is the user's."""
 from __future__ import annotations
 
 from drtui.backends.base import Host, Provider
+from drtui.problem import Problem
 from drtui.runstore.store import Run
 
 
@@ -22,7 +23,6 @@ class SshProvider(Provider):
         # the machine is the user's: there is nothing to create, so create changes nothing
         from drtui.backends.ssh import SshHost, SshTarget
         from drtui.errors import InvalidInput
-        from drtui.session.validate import Problem
 
         s = ssh_settings(run)
         if not s.host:

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from drtui.fsio import atomic_write
+
 
 def state_dir() -> Path:
     """$DRTUI_STATE_DIR, else $XDG_STATE_HOME/drtui, else ~/.local/state/drtui (mode 0700)."""
@@ -36,8 +38,6 @@ def private_dir(path: Path) -> Path:
 
 def write_private(path: Path, data: str | bytes) -> Path:
     """Write a file readable by its owner only (0600), atomically: ssh refuses looser keys."""
-    from drtui.session.store import atomic_write
-
     path = Path(path)
     private_dir(path.parent)
     atomic_write(path, data)  # mkstemp creates it 0600 before a byte is written

@@ -25,6 +25,7 @@ import asyncio
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from drtui.backends.aws_errors import aws_error
 from drtui.runstore.store import ACTIVE, Run
 
 
@@ -106,8 +107,6 @@ def _sweepers(failed: dict[str, str] | None = None) -> dict[str, object]:
 async def sweep(workspace: Path, providers: list[str] | None = None) -> SweepResult:
     """Ask every provider that can sweep (or those named), concurrently; one provider's
     failure does not hide another's orphans."""
-    from drtui.backends.aws_ec2 import aws_error
-
     result = SweepResult([], {}, {})
     found = _sweepers(result.failed)
     if providers:
@@ -124,7 +123,7 @@ async def sweep(workspace: Path, providers: list[str] | None = None) -> SweepRes
         if isinstance(outcome, Skipped):
             result.skipped[name] = str(outcome)
         elif isinstance(outcome, BaseException):
-            result.failed[name] = _describe(outcome, aws_error)
+            result.failed[name] = _describe(outcome)
         else:
             result.orphans.extend(as_orphan(name, o) for o in outcome)
     result.orphans.sort(key=lambda o: (o.provider, o.where, o.launched, o.id))
@@ -149,7 +148,7 @@ def running_orphans_text(result: SweepResult) -> str:
                      + (f", run {o.run_id}" if o.run_id else "") + ")" for o in rows)
 
 
-def _describe(exc: BaseException, aws_error) -> str:
+def _describe(exc: BaseException) -> str:
     from drtui.errors import DrtuiError
 
     if isinstance(exc, DrtuiError):
@@ -172,7 +171,5 @@ async def terminate(orphans: list[Orphan], workspace: Path | None = None) -> dic
         try:
             await provider.terminate(orphan, workspace)
         except Exception as exc:  # noqa: BLE001 - reported per machine
-            from drtui.backends.aws_ec2 import aws_error
-
-            errors[orphan.id] = _describe(exc, aws_error)
+            errors[orphan.id] = _describe(exc)
     return errors

@@ -28,11 +28,22 @@ from pathlib import Path
 from typing import Any
 
 from drtui.backends.base import Host, HostUnreachable, Provider
-from drtui.backends.cloud import recorded_hourly_cost
-from drtui.backends.cloud import (InstanceGone, NotAuthorized, ProviderError, estimate_of,
-                                  find_tool, forget_host, known_hosts_for, mark_released,
-                                  orphan, run_owning, run_tool, session_of,
-                                  skipped_unless_set_up)
+from drtui.backends.cloud import (
+    InstanceGone,
+    NotAuthorized,
+    ProviderError,
+    estimate_of,
+    find_tool,
+    forget_host,
+    known_hosts_for,
+    mark_released,
+    orphan,
+    recorded_hourly_cost,
+    run_owning,
+    run_tool,
+    session_of,
+    skipped_unless_set_up,
+)
 from drtui.runstore.store import ACTIVE, Run
 
 NAME = "thunder-compute"

@@ -45,13 +45,15 @@ class HyperparameterSpec:
         if self.type is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, self.type) or isinstance(value, bool):
-            return f"must be {'an integer' if self.type is int else 'a number' if self.type is float else 'a string'}"
+            kind = {int: "an integer", float: "a number"}.get(self.type, "a string")
+            return f"must be {kind}"
         if self.choices is not None and self.type is str and value not in self.choices:
             allowed = self.choices
             if self.key == "exploration_type" and algorithm == "clipped_ppo":
                 allowed = ("categorical", "e-greedy")
             return f"must be one of {', '.join(map(str, allowed))}"
-        if self.key == "exploration_type" and algorithm == "clipped_ppo" and value == "additive_noise":
+        if (self.key == "exploration_type" and algorithm == "clipped_ppo"
+                and value == "additive_noise"):
             return "must be categorical or e-greedy for clipped_ppo (the simulator exits otherwise)"
         return None
 
@@ -76,16 +78,20 @@ HYPERPARAMETERS: dict[str, HyperparameterSpec] = {s.key: s for s in [
     HyperparameterSpec("beta_entropy", float, _both(0.01),
                        "Entropy bonus: higher keeps the policy exploring longer.", 0.0, 1.0),
     HyperparameterSpec("discount_factor", float, _both(0.99),
-                       "How far ahead rewards count: 0.99 looks ~100 steps (~7 s) ahead.", 0.0, 1.0),
+                       "How far ahead rewards count: 0.99 looks ~100 steps (~7 s) ahead.",
+                       0.0, 1.0),
     HyperparameterSpec("e_greedy_value", float, _both(0.05),
                        "Final chance of a random action with e-greedy exploration.", 0.0, 1.0),
     HyperparameterSpec("epsilon_steps", int, _both(10000),
-                       "Steps over which e-greedy decays from 1.0 to its final value.", 1, 10_000_000),
-    HyperparameterSpec("exploration_type", str, {"clipped_ppo": "categorical", "sac": "categorical"},
+                       "Steps over which e-greedy decays from 1.0 to its final value.",
+                       1, 10_000_000),
+    HyperparameterSpec("exploration_type", str,
+                       {"clipped_ppo": "categorical", "sac": "categorical"},
                        "categorical samples the policy; e-greedy takes random actions sometimes.",
                        choices=EXPLORATION_TYPES),
     HyperparameterSpec("loss_type", str, {"clipped_ppo": "huber", "sac": "mean squared error"},
-                       "Value loss: huber is robust to outliers; anything else means squared error.",
+                       "Value loss: huber is robust to outliers; anything else means squared "
+                       "error.",
                        choices=LOSS_TYPES),
     HyperparameterSpec("lr", float, _both(0.0003),
                        "Adam learning rate: too high diverges, too low learns slowly.", 1e-8, 1e-3),

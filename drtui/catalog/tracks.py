@@ -22,10 +22,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from drtui.problem import Problem
+
 if TYPE_CHECKING:  # numpy is imported only when routes are read
     import numpy as np
-
-    from drtui.problem import Problem
 
 _ASSETS = "drtui.assets.tracks"
 _DIRECTION_SUFFIX = {"_ccw": " (counter-clockwise)", "_cw": " (clockwise)"}
@@ -237,8 +237,6 @@ def closure_problems(wp: np.ndarray, key: str, label: str) -> list[Problem]:
     is an open road (like simapp's Straight_track)."""
     import numpy as np
 
-    from drtui.problem import Problem
-
     if np.array_equal(wp[0], wp[-1]):
         return []
     gap = float(np.linalg.norm(wp[0, :2] - wp[-1, :2]))
@@ -255,8 +253,6 @@ def closure_problems(wp: np.ndarray, key: str, label: str) -> list[Problem]:
 def route_problems(route: str | os.PathLike, base_dir: str | os.PathLike | None = None,
                    key: str = "track.route") -> list[Problem]:
     """Every problem of a session's route file: readable shape, then closure."""
-    from drtui.problem import Problem
-
     path = route_path(route, base_dir)
     try:
         wp = read_route(path)
@@ -268,8 +264,6 @@ def route_problems(route: str | os.PathLike, base_dir: str | os.PathLike | None 
 def session_route_problems(session, base_dir: str | os.PathLike | None = None) -> list[Problem]:
     """The route problems of a session: its [track] route file, and workers' routes (which
     nothing drives yet: the run folder copies the session's route only)."""
-    from drtui.problem import Problem
-
     out = route_problems(session.track.route, base_dir) if session.track.route else []
     if session.track.route and session.backend.runner != "embedded":
         out.append(Problem("track.route", f"runner {session.backend.runner} drives simapp's own "

@@ -20,22 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from drtui.errors import InvalidInput
-from drtui.files import envfile, metadata
-from drtui.problem import errors
-from drtui.session.validate import Problem, problems_in
-
-read_bool = envfile.read_bool
-
-
-def _num(text: str) -> float:
-    return float(text)
-
-
-def _int(text: str) -> int:
-    number = float(text)
-    if number != int(number):
-        raise ValueError(f"{text!r} is not a whole number")
-    return int(number)
+from drtui.files import env_keys, envfile, metadata
+from drtui.problem import Problem, errors
+from drtui.session.validate import problems_in
 
 
 def _refuse(message: str) -> InvalidInput:
@@ -130,7 +117,7 @@ def _hyperparameters(hp: dict[str, Any], notes: list[str]) -> dict[str, Any]:
             if spec.type is str:
                 out[key] = str(value).lower()
             elif spec.type is int:
-                out[key] = _int(str(value))
+                out[key] = env_keys.whole(str(value))
             elif isinstance(value, int) and not isinstance(value, bool):
                 out[key] = value  # a whole number stays one
             else:
@@ -177,79 +164,6 @@ def _worker_table(path: Path) -> dict[str, str]:
     return table
 
 
-_EVALUATION = {
-    "number_of_trials": ("DR_EVAL_NUMBER_OF_TRIALS", _int),
-    "is_continuous": ("DR_EVAL_IS_CONTINUOUS", read_bool),
-    "max_resets": ("DR_EVAL_MAX_RESETS", _int),
-    "off_track_penalty": ("DR_EVAL_OFF_TRACK_PENALTY", _num),
-    "collision_penalty": ("DR_EVAL_COLLISION_PENALTY", _num),
-    "checkpoint": ("DR_EVAL_CHECKPOINT", str),
-    "reverse_direction": ("DR_EVAL_REVERSE_DIRECTION", read_bool),
-    "save_mp4": ("DR_EVAL_SAVE_MP4", read_bool),
-    "reset_behind_dist": ("DR_EVAL_RESET_BEHIND_DIST", _num),
-    "debug_reward": ("DR_EVAL_DEBUG_REWARD", read_bool),
-    "opponent_model_prefix": ("DR_EVAL_OPP_S3_MODEL_PREFIX", str),
-    "opponent_car_name": ("DR_EVAL_OPP_CAR_NAME", str),
-    "opponent_body_shell": ("DR_EVAL_OPP_CAR_BODY_SHELL_TYPE", str),
-}
-_TRAINING = {
-    "change_start_position": ("DR_TRAIN_CHANGE_START_POSITION", read_bool),
-    "alternate_direction": ("DR_TRAIN_ALTERNATE_DRIVING_DIRECTION", read_bool),
-    "start_position_offset": ("DR_TRAIN_START_POSITION_OFFSET", _num),
-    "round_robin_advance_dist": ("DR_TRAIN_ROUND_ROBIN_ADVANCE_DIST", _num),
-    "domain_randomization": ("DR_ENABLE_DOMAIN_RANDOMIZATION", read_bool),
-    "min_eval_trials": ("DR_TRAIN_MIN_EVAL_TRIALS", _int),
-    "best_model_metric": ("DR_TRAIN_BEST_MODEL_METRIC", str),
-    "max_steps_per_iteration": ("DR_TRAIN_MAX_STEPS_PER_ITERATION", _int),
-}
-_OBJECT_AVOIDANCE = {
-    "number_of_obstacles": ("DR_OA_NUMBER_OF_OBSTACLES", _int),
-    "min_distance_between_obstacles": ("DR_OA_MIN_DISTANCE_BETWEEN_OBSTACLES", _num),
-    "randomize_obstacle_locations": ("DR_OA_RANDOMIZE_OBSTACLE_LOCATIONS", read_bool),
-    "is_obstacle_bot_car": ("DR_OA_IS_OBSTACLE_BOT_CAR", read_bool),
-    "obstacle_type": ("DR_OA_OBSTACLE_TYPE", str),
-}
-_HEAD_TO_BOT = {
-    "is_lane_change": ("DR_H2B_IS_LANE_CHANGE", read_bool),
-    "lower_lane_change_time": ("DR_H2B_LOWER_LANE_CHANGE_TIME", _num),
-    "upper_lane_change_time": ("DR_H2B_UPPER_LANE_CHANGE_TIME", _num),
-    "lane_change_distance": ("DR_H2B_LANE_CHANGE_DISTANCE", _num),
-    "number_of_bot_cars": ("DR_H2B_NUMBER_OF_BOT_CARS", _int),
-    "min_distance_between_bot_cars": ("DR_H2B_MIN_DISTANCE_BETWEEN_BOT_CARS", _num),
-    "randomize_bot_car_locations": ("DR_H2B_RANDOMIZE_BOT_CAR_LOCATIONS", read_bool),
-    "bot_car_speed": ("DR_H2B_BOT_CAR_SPEED", _num),
-    "penalty_seconds": ("DR_H2B_BOT_CAR_PENALTY", _num),
-}
-_SYSTEM = {
-    "cloud": ("DR_CLOUD", str), "region": ("DR_AWS_APP_REGION", str),
-    "local_s3_bucket": ("DR_LOCAL_S3_BUCKET", str),
-    "local_s3_profile": ("DR_LOCAL_S3_PROFILE", str),
-    "upload_s3_bucket": ("DR_UPLOAD_S3_BUCKET", str),
-    "upload_s3_profile": ("DR_UPLOAD_S3_PROFILE", str),
-    "docker_style": ("DR_DOCKER_STYLE", str),
-    "pretrained": ("DR_LOCAL_S3_PRETRAINED", read_bool),
-    "pretrained_prefix": ("DR_LOCAL_S3_PRETRAINED_PREFIX", str),
-    "pretrained_checkpoint": ("DR_LOCAL_S3_PRETRAINED_CHECKPOINT", str),
-    "run_id": ("DR_RUN_ID", _int),
-}
-def _spot_switch(text: str) -> bool:
-    return text != "False"  # deepracer-on-the-spot tests `[[ $KEY == False ]]`
-
-
-_ON_THE_SPOT = {
-    "regular_upload_minutes": ("DR_REGULAR_UPLOAD", _int),
-    "regular_physical_model_upload_minutes": ("DR_REGULAR_PHYSICAL_MODEL_UPLOAD", _int),
-    "continue_on_spot_interruption": ("DR_CONTINUE_ON_SPOT_INTERRUPTION", _spot_switch),
-    "import_model_on_completion": ("DR_IMPORT_MODEL_ON_COMPLETION", _spot_switch),
-}
-_IMAGES = {"simapp_version": "DR_SIMAPP_VERSION", "sagemaker_image": "DR_SAGEMAKER_IMAGE",
-           "robomaker_image": "DR_ROBOMAKER_IMAGE", "coach_image": "DR_COACH_IMAGE"}
-
-
-def reader(key: str):
-    """How drtui reads a key it models (None for one it does not), so that generate can tell
-    whether the session still means what the file's text says."""
-    return _READERS.get(key)
 
 
 class _Reader:
@@ -278,18 +192,16 @@ class _Reader:
                 out[field] = convert(text)
             except ValueError:
                 raise _refuse(f"{self.where.get(key, 'env')} {key}={text}: not "
-                              f"{'a whole number' if convert is _int else 'a number'}") from None
+                              f"{'a whole number' if convert is env_keys.whole else 'a number'}"
+                              ) from None
         return out
 
 
-_READERS = {key: convert for table in (_EVALUATION, _TRAINING, _OBJECT_AVOIDANCE, _HEAD_TO_BOT,
-                                       _SYSTEM, _ON_THE_SPOT)
-            for key, convert in table.values()}
 
 
 def _race(read: _Reader, env: dict[str, str | None]) -> dict[str, Any]:
-    race: dict[str, Any] = {"object_avoidance": read.take(_OBJECT_AVOIDANCE),
-                            "head_to_bot": read.take(_HEAD_TO_BOT)}
+    race: dict[str, Any] = {"object_avoidance": read.take(env_keys.OBJECT_AVOIDANCE),
+                            "head_to_bot": read.take(env_keys.HEAD_TO_BOT)}
     if read.text("DR_RACE_TYPE"):
         race["type"] = env["DR_RACE_TYPE"]
     positions = (read.text("DR_OA_OBJECT_POSITIONS") or "").replace('"', "")
@@ -324,12 +236,12 @@ def _env_data(data: dict[str, Any], root: Path, name: str | None, notes: list[st
     read = _Reader(values, where, notes)
     data["backend"] = {"provider": "local", "runner": "drfc", "drfc": {}}
     drfc = data["backend"]["drfc"]
-    drfc.update(read.take(_SYSTEM))
+    drfc.update(read.take(env_keys.SYSTEM))
     if imported.get("system_env"):
-        for field, key in _IMAGES.items():
+        for field, key in env_keys.IMAGES.items():
             # absent: this DRfC generation does not use the key, and drtui does not add it
             drfc[field] = read.text(key) or ""
-    spot = read.take(_ON_THE_SPOT)
+    spot = read.take(env_keys.ON_THE_SPOT)
     if spot:
         drfc["on_the_spot"] = spot
     prefix = read.text("DR_LOCAL_S3_MODEL_PREFIX") or ""
@@ -341,16 +253,16 @@ def _env_data(data: dict[str, Any], root: Path, name: str | None, notes: list[st
              "reverse": read.text("DR_TRAIN_REVERSE_DIRECTION")}
     data["track"] = {k: v for k, v in track.items() if v}
     if "reverse" in data["track"]:
-        data["track"]["reverse"] = read_bool(data["track"]["reverse"])
+        data["track"]["reverse"] = envfile.read_bool(data["track"]["reverse"])
     data["race"] = _race(read, values)
     car = data["car"]
     for field, key in (("name", "DR_CAR_NAME"), ("color", "DR_CAR_COLOR"),
                        ("body_shell", "DR_CAR_BODY_SHELL_TYPE")):
         if read.text(key):
             car[field] = values[key]
-    data["training"].update(read.take(_TRAINING))
-    data["training"].update(read.take({"workers": ("DR_WORKERS", _int)}))
-    data["evaluation"] = read.take(_EVALUATION)
+    data["training"].update(read.take(env_keys.TRAINING))
+    data["training"].update(read.take({"workers": ("DR_WORKERS", env_keys.whole)}))
+    data["evaluation"] = read.take(env_keys.EVALUATION)
     _workers(data, root, {k: v for k, v in values.items() if v is not None}, notes)
 
 
@@ -382,12 +294,12 @@ def _workers(data: dict[str, Any], root: Path, exported: dict[str, str],
         read = _Reader(env, {k: found[n].name for k in table}, notes)
         override: dict[str, Any] = {"worker": n,
                                     "track": {"world": env.get("DR_WORLD_NAME", ""),
-                                              "reverse": read_bool(
+                                              "reverse": envfile.read_bool(
                                                   env.get("DR_TRAIN_REVERSE_DIRECTION", ""))},
                                     "race": _race(read, env)}
         if env.get("DR_CAR_COLOR"):
             override["car_color"] = env["DR_CAR_COLOR"]
-        override.update({k: v for k, v in read.take(_TRAINING).items()
+        override.update({k: v for k, v in read.take(env_keys.TRAINING).items()
                          if k in ("alternate_direction", "change_start_position",
                                   "round_robin_advance_dist", "start_position_offset",
                                   "domain_randomization")})

@@ -1,3 +1,5 @@
+# Over 450 lines: every DRfC file of a session, and the imported-file round trip those same files
+# share.
 """Session -> the files DeepRacer training reads, rendered from jinja2 templates in
 drtui/assets/templates with StrictUndefined, so a missing value fails loudly.
 
@@ -13,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from drtui.errors import InvalidInput
-from drtui.files import envfile
-from drtui.session.model import Race, Session, Track
+from drtui.files import env_keys, envfile
+from drtui.fsio import atomic_write
 from drtui.problem import Problem
+from drtui.session.model import Race, Session, Track
 
 CUSTOM_FILES = ("hyperparameters.json", "model_metadata.json", "reward_function.py")
 SIMAPP_SOURCE = "awsdeepracercommunity/deepracer-simapp"
@@ -368,11 +371,9 @@ _SYSTEM_FIXED = frozenset({
 def same_env_value(key: str, text: str | None, value: Any) -> bool:
     """Whether an env value as DRfC reads it (None: drtui cannot evaluate it) means the
     session's value, read the way drtui's importer reads that key."""
-    from drtui.files.importer import reader
-
     if text is None or isinstance(value, envfile.Verbatim):
         return True
-    read = reader(key)
+    read = env_keys.reader(key)
     try:
         if read is not None and not isinstance(value, str):
             return read(text) == value
@@ -472,8 +473,6 @@ def render(session: Session, base_dir: Path | None = None, *, check: bool = True
 
 def write(files: dict[str, str], out_dir: Path, *, flat: bool = False) -> list[Path]:
     """Write each file atomically; returns the paths written."""
-    from drtui.session.store import atomic_write
-
     written = []
     for name, text in files.items():
         path = Path(out_dir) / (name if flat else relative_path(name))

@@ -24,8 +24,8 @@ from drtui.events import (
     PolicyUpdate,
     StageChange,
     Status,
-    TaskIteration,
     Step,
+    TaskIteration,
 )
 
 TRACE_TAG = "SIM_TRACE_LOG:"

@@ -9,6 +9,9 @@ import json
 import sys
 from pathlib import Path
 
+from drtui.fsio import atomic_write
+from drtui.problem import Problem
+
 
 def register(command) -> None:
     sp = command("raceline", cmd_raceline,
@@ -38,8 +41,6 @@ def register(command) -> None:
 
 
 def _limits_problems(args) -> list:
-    from drtui.problem import Problem
-
     out = []
     if args.margin is not None and not 0.0 <= args.margin < 1.0:
         out.append(Problem("--margin", f"must be within 0 .. 1 m (got {args.margin:g})"))
@@ -58,7 +59,6 @@ def _limits_problems(args) -> list:
 def cmd_raceline(args: argparse.Namespace) -> int:
     from drtui.catalog.tracks import RouteError, waypoints_of
     from drtui.errors import InvalidInput
-    from drtui.problem import Problem
     from drtui.raceline.line import DEFAULT_MARGIN_M, racing_line
     from drtui.raceline.speed import CarLimits
 
@@ -95,8 +95,6 @@ def cmd_raceline(args: argparse.Namespace) -> int:
 
 
 def _write(args, waypoints, line) -> Path:
-    from drtui.fsio import atomic_write
-
     path = Path(args.output)
     suffix = path.suffix
     if suffix == ".png":

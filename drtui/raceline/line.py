@@ -18,8 +18,8 @@ from drtui.raceline.geometry import (
     TARGET_SPACING_M,
     Sections,
     curvature,
-    segment_lengths,
     sections,
+    segment_lengths,
 )
 from drtui.raceline.k1999 import DEFAULT_ITERATIONS, k1999_multires
 from drtui.raceline.speed import (

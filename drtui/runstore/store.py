@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drtui.session.store import atomic_write
+from drtui.fsio import atomic_write
+from drtui.problem import Problem
 
 ACTIVE = ("starting", "running", "stopping")
 RUN_ROUTE = "route.npy"  # a session's own route file, as its run folder keeps it
@@ -203,7 +204,6 @@ def list_runs(workspace: Path) -> list[Run]:
 def find(workspace: Path, ref: str) -> Run:
     """A run by path, id or unique id prefix."""
     from drtui.errors import InvalidInput
-    from drtui.session.validate import Problem
 
     candidate = Path(ref)
     if (candidate / "state.json").is_file():

@@ -13,6 +13,7 @@ import socket
 import struct
 import time
 from pathlib import Path
+from typing import Self
 
 
 def _crc32c_table() -> list[int]:
@@ -87,9 +88,10 @@ class ScalarWriter:
     def __init__(self, logdir: Path, *, suffix: str = ""):
         logdir = Path(logdir)
         logdir.mkdir(parents=True, exist_ok=True)
-        name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}{suffix}"
+        name = (f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}."
+                f"{os.getpid()}{suffix}")
         self.path = logdir / name
-        self._fh = open(self.path, "ab")
+        self._fh = open(self.path, "ab")  # noqa: SIM115 - the writer holds it until close()
         self._fh.write(_record(_event(time.time(), 0, file_version="brain.Event:2")))
         self._fh.flush()
 
@@ -103,7 +105,7 @@ class ScalarWriter:
     def close(self) -> None:
         self._fh.close()
 
-    def __enter__(self) -> ScalarWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

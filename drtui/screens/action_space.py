@@ -13,11 +13,11 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
 from drtui.screens.draft import REMOVE
-from drtui.screens.fields import model_field
 from drtui.screens.step import WizardStep
 from drtui.widgets.action_plot import ActionSpacePlot
 from drtui.widgets.action_table import ActionTable
 from drtui.widgets.field_problem import FieldProblem
+from drtui.widgets.fields import model_field
 from drtui.widgets.form_field import EMPTY, FormField, FormScroll, format_value, parse_value
 from drtui.widgets.toggles import Radio
 

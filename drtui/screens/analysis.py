@@ -17,8 +17,8 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 
-from drtui.screens.guard import GuardedScreen
 from drtui.analysis.cli import HEADERS
+from drtui.screens.guard import GuardedScreen
 from drtui.widgets.analysis_track import AnalysisTrack
 from drtui.widgets.key_footer import KeyFooter
 from drtui.widgets.run_charts import Chart

@@ -13,6 +13,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from drtui.fsio import atomic_write
+from drtui.problem import Problem
+
 REMOVE = object()  # set(path, REMOVE) deletes the key: the core's default applies
 _MISSING = object()
 
@@ -138,7 +141,6 @@ class Draft:
         the paths change without an edit of the data)."""
         if self.workspace is None:
             return []
-        from drtui.session.validate import Problem
         from drtui.workspace_paths import outside_problem
 
         paths = [("session_file", "the session file", self.session_path),
@@ -234,8 +236,6 @@ class Draft:
         rules and so cannot be saved; nothing to keep once it equals the file."""
         import json
         import time
-
-        from drtui.fsio import atomic_write
 
         if not self.dirty:
             self.autosave_path.unlink(missing_ok=True)

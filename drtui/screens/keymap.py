@@ -69,9 +69,10 @@ def _classes(root: type) -> list[type]:
 
 def binding_ids() -> dict[str, Binding]:
     """Every binding id drtui declares (app, screens, widgets) -> its default Binding."""
+    from textual.dom import DOMNode
+
     import drtui.screens
     import drtui.widgets
-    from textual.dom import DOMNode
 
     for package in (drtui.screens, drtui.widgets):
         for module in pkgutil.iter_modules(package.__path__):

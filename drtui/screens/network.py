@@ -11,9 +11,9 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Label, RadioButton, RadioSet, Static
 
-from drtui.screens.fields import model_field
 from drtui.screens.step import WizardStep
 from drtui.widgets.field_problem import FieldProblem
+from drtui.widgets.fields import model_field
 from drtui.widgets.form_field import FormField, FormScroll
 from drtui.widgets.research_edit import ResearchEdited
 from drtui.widgets.research_section import ResearchSection

@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Static
 
-from drtui.app import FilesWritten, SessionSaved
+from drtui.screens.messages import FilesWritten, SessionSaved
 from drtui.screens.step import StepProblems, WizardStep
 from drtui.screens.steps import STEPS, step_of
 from drtui.widgets.file_preview import FilePreview

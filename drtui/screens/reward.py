@@ -19,6 +19,7 @@ from drtui.widgets.field_problem import FieldProblem
 from drtui.widgets.form_field import FormField, FormScroll
 from drtui.widgets.toggles import Radio
 
+
 class RewardStep(WizardStep):
     INDEX = 5
     AUTO_FOCUS = "#reward-source"

@@ -40,7 +40,8 @@ def run_row(run) -> tuple:
 class RunsScreen(GuardedScreen):
     HELP = ("The runs of this workspace (its runs/ folder), newest first. A run keeps "
             "training when drtui quits; enter reattaches: the monitor replays what was "
-            "recorded and follows the log from where it stopped; ctrl+a analyses it. ctrl+e resumes a stopped, "
+            "recorded and follows the log from where it stopped; ctrl+a analyses it. "
+            "ctrl+e resumes a stopped, "
             "failed or killed run from its last checkpoint; ctrl+x stops a training one "
             "(final checkpoint first); ctrl+k writes the car's model file of its best "
             "checkpoint (as `drtui export RUN --car`).")
@@ -158,7 +159,7 @@ class RunsScreen(GuardedScreen):
 
     @work(exclusive=True, group="runs-stop", exit_on_error=False)
     async def _stop(self, run) -> None:
-        from drtui.runstore import launch
+        from drtui.backends import launch
 
         following = False
         if self.app.is_screen_installed("monitor"):
@@ -203,7 +204,8 @@ class RunsScreen(GuardedScreen):
 
     @work(exclusive=True, group="runs-resume", exit_on_error=False)
     async def _resume(self, run) -> None:
-        from drtui.runstore import launch, store
+        from drtui.backends import launch
+        from drtui.runstore import store
 
         run.reload()
         try:

@@ -10,9 +10,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Static
 
 from drtui.screens.draft import REMOVE
-from drtui.screens.fields import model_field
 from drtui.screens.step import WizardStep
 from drtui.widgets.field_problem import FieldProblem
+from drtui.widgets.fields import model_field
 from drtui.widgets.form_field import FormScroll
 from drtui.widgets.sensor_picker import SensorPicker
 

@@ -9,9 +9,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, DataTable, RadioSet, Static
 
-from drtui.screens.fields import model_field
 from drtui.screens.step import WizardStep
 from drtui.widgets.field_problem import FieldProblem
+from drtui.widgets.fields import model_field
 from drtui.widgets.form_field import FormScroll
 from drtui.widgets.lazy_section import LazySection
 from drtui.widgets.toggles import Check, Radio

@@ -191,9 +191,8 @@ def reward_report(session, base_dir: Path | None = None) -> RewardReport:
 def check_session(session, base_dir: Path | None = None, *, reward: bool = True
                   ) -> list[Problem]:
     """Every problem of a parsed session, its reward run included."""
-    from drtui.session.validate import session_problems
-
     from drtui.catalog.tracks import session_route_problems
+    from drtui.session.validate import session_problems
 
     route = session_route_problems(session, base_dir)
     problems = session_problems(session) + route
@@ -206,9 +205,8 @@ def check_data(data: dict[str, Any], base_dir: Path | None = None, *, reward: bo
                ) -> tuple[Any, list[Problem]]:
     """(session or None, every problem) of raw session data. The reward is run on the
     stand-in session too, unless what it depends on (reward, track, race) is itself broken."""
-    from drtui.session.validate import parse
-
     from drtui.catalog.tracks import session_route_problems
+    from drtui.session.validate import parse
 
     parsed = parse(data)
     problems = list(parsed.problems)

@@ -54,7 +54,8 @@ class LidarConfig(Section):
     @classmethod
     def _divides_64(cls, value: int) -> int:
         if 64 % value:
-            raise ValueError(f"must divide the lidar's 64 beams (1, 2, 4, 8, 16, 32, 64); got {value}")
+            raise ValueError("must divide the lidar's 64 beams (1, 2, 4, 8, 16, 32, 64); "
+                             f"got {value}")
         return value
 
 

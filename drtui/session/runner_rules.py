@@ -73,7 +73,8 @@ def _droa_tracks() -> dict[str, dict[str, Any]]:
     return {t["trackId"]: t for t in raw}
 
 
-def droa_track_config(world: str, reverse: bool = False) -> tuple[dict[str, str] | None, str | None]:
+def droa_track_config(world: str, reverse: bool = False
+                      ) -> tuple[dict[str, str] | None, str | None]:
     """DRoA's {trackId, trackDirection} for a simapp world, or (None, why not)."""
     from drtui.catalog import tracks
 

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from drtui.errors import InvalidInput
-from drtui.fsio import atomic_write  # noqa: F401  (re-exported: older imports)
-from drtui.problem import errors
+from drtui.fsio import atomic_write
+from drtui.problem import Problem, errors
 from drtui.session.model import Session
-from drtui.session.validate import Problem, problems_in
+from drtui.session.validate import problems_in
 
 HEADER = ("# drtui session: a DeepRacer model. Edit freely; `drtui validate` checks it.\n"
           "# Reference: `drtui list tracks|sensors|networks|algorithms|rewards|backends`.\n")

@@ -163,8 +163,8 @@ def session_problems(session: Session) -> list[Problem]:
     b = session.backend
     from drtui.session.backend import ALLOWED_RUNNERS
     if b.runner not in ALLOWED_RUNNERS[b.provider]:
-        add("backend.runner", f"provider {b.provider!r} runs {' or '.join(ALLOWED_RUNNERS[b.provider])}, "
-                              f"not {b.runner!r}")
+        runners = " or ".join(ALLOWED_RUNNERS[b.provider])
+        add("backend.runner", f"provider {b.provider!r} runs {runners}, not {b.runner!r}")
     if b.provider == "ssh" and not b.ssh.host:
         add("backend.ssh.host", "the ssh provider needs a host")
     if b.provider == "deepracer-on-aws" and not b.deepracer_on_aws.api_url:

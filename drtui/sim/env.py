@@ -1,3 +1,5 @@
+# Over 450 lines: one simulator step in simapp's order (params, reset rules, reward, physics,
+# restart, observe), read top to bottom.
 """The batched simulator: N cars, each in its own copy of a DeepRacer world, stepping together.
 
 One `step(actions)` is one DeepRacer step (1/15 s) for every car, in simapp's order:

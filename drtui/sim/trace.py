@@ -65,19 +65,19 @@ def _log_row(step) -> dict:
 
 def trace(world: str, csv_path: str | Path, *, reverse: bool = False, waypoints: bool = False,
           keep_duplicates: bool = False) -> Iterator[dict]:
-    """One record per simtrace row (a CSV row or a log's SIM_TRACE_LOG line): {"episode", "steps", "closest_waypoint", "episode_status",
-    "params"}. `world` is a simapp world name (its own route file) or a route .npy file;
-    `reverse` drives it backwards (REVERSE_DIR). `waypoints` keeps the (long) waypoint list in
-    each params dict. `keep_duplicates` indexes waypoints as simapp before 6.0.2 did, without
-    dropping a route's duplicate rows (logs from those versions count them)."""
+    """One record per simtrace row (a CSV row or a log's SIM_TRACE_LOG line): {"episode",
+    "steps", "closest_waypoint", "episode_status", "params"}. `world` is a simapp world name
+    (its own route file) or a route .npy file; `reverse` drives it backwards (REVERSE_DIR).
+    `waypoints` keeps the (long) waypoint list in each params dict. `keep_duplicates` indexes
+    waypoints as simapp before 6.0.2 did, without dropping a route's duplicate rows (logs from
+    those versions count them)."""
     import torch
-
-    from drtui.sim.car import FRONT_OFFSET_M, body_points, wheel_offsets
-    from drtui.sim.params import measure, progress
-    from drtui.sim.track import load_track
 
     from drtui.catalog.tracks import RouteError
     from drtui.errors import InvalidInput
+    from drtui.sim.car import FRONT_OFFSET_M, body_points, wheel_offsets
+    from drtui.sim.params import measure, progress
+    from drtui.sim.track import load_track
 
     try:
         track = load_track(str(world), torch.float64, keep_duplicates)
@@ -91,7 +91,8 @@ def trace(world: str, csv_path: str | Path, *, reverse: bool = False, waypoints:
     def origins(episode: list[dict]) -> tuple[torch.Tensor, ...]:
         front = torch.tensor([[float(r["X"]), float(r["Y"])] for r in episode], dtype=torch.float64)
         yaw = torch.deg2rad(torch.tensor([float(r["yaw"]) for r in episode], dtype=torch.float64))
-        return front, yaw, front - FRONT_OFFSET_M * torch.stack([torch.cos(yaw), torch.sin(yaw)], -1)
+        heading = torch.stack([torch.cos(yaw), torch.sin(yaw)], -1)
+        return front, yaw, front - FRONT_OFFSET_M * heading
 
     spawn = [float(lines.centre.project(origins(e[:1])[2])[0]) / track.length for e in episodes]
     starts = start_lines([int(e[0]["episode"]) for e in episodes], spawn)

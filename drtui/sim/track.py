@@ -1,3 +1,5 @@
+# Over 450 lines: simapp's TrackData geometry in one place: borders, lanes, projection and
+# containment must agree with each other to the digit.
 """Track geometry as the DeepRacer simulator measures it (deepracer-simapp TrackData).
 
 simapp builds shapely lines from a route's waypoints (centre, inner and outer border, and the

@@ -23,7 +23,8 @@ def make_vector_env(config, reward_function=None):
         from drtui.errors import DrtuiError
 
         raise DrtuiError("the Gymnasium vector env needs gymnasium, which drtui's plain install "
-                         "leaves out: pip install 'drtui[test]' (or pip install gymnasium)") from None
+                         "leaves out: pip install 'drtui[test]' (or pip install gymnasium)"
+                         ) from None
     import torch
     from gymnasium import spaces
     from gymnasium.vector import VectorEnv
@@ -84,12 +85,12 @@ def make_vector_env(config, reward_function=None):
             ends = info["episodes"]
             if ends:
                 mask = np.zeros(self.num_envs, bool)
-                r, l, p = (np.zeros(self.num_envs) for _ in range(3))
+                r, length, p = (np.zeros(self.num_envs) for _ in range(3))
                 status = np.full(self.num_envs, "", dtype=object)
                 for e in ends:
-                    mask[e.car], r[e.car], l[e.car], p[e.car], status[e.car] = \
+                    mask[e.car], r[e.car], length[e.car], p[e.car], status[e.car] = \
                         True, e.reward, e.steps, e.progress, e.status
-                infos["episode"] = {"r": r, "l": l, "progress": p, "status": status}
+                infos["episode"] = {"r": r, "l": length, "progress": p, "status": status}
                 infos["_episode"] = mask
             return (self._numpy(obs), reward.numpy().astype(np.float64), terminated.numpy(),
                     truncated.numpy(), infos)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import openvino as ov
 
-from drtui.train.car_export import CarArchiveError, read_archive
+from drtui.train.car_archive import CarArchiveError, read_archive
 
 
 def _name(port) -> str:

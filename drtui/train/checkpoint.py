@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from drtui.errors import DrtuiError
-from drtui.session.store import atomic_write
+from drtui.fsio import atomic_write
 
 FORMAT = 1
 DIR = "checkpoints"

@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from drtui.problem import Problem
 from drtui.train import START_RULES
 
 CHECKPOINTS = ("best", "last")
@@ -66,7 +67,6 @@ def _run_with_checkpoint(args: argparse.Namespace):
     """The run named on the command line, refusing (exit 2) when it has no such checkpoint."""
     from drtui.errors import InvalidInput
     from drtui.runstore import store
-    from drtui.session.validate import Problem
 
     run = store.find(Path(getattr(args, "workspace", None) or "."), args.run)
     folder = run.path / "checkpoints"
@@ -91,7 +91,6 @@ def _run_with_checkpoint(args: argparse.Namespace):
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from drtui.errors import InvalidInput
-    from drtui.session.validate import Problem
 
     if args.trials is not None and args.trials < 1:
         raise InvalidInput([Problem("--trials", f"must be at least 1 (got {args.trials})")])
@@ -179,7 +178,6 @@ def _car_policy(path: str, run):
     cannot be read or reads other sensors than the run's, a clear failure without OpenVINO."""
     from drtui.errors import DrtuiError, InvalidInput
     from drtui.session import store as session_store
-    from drtui.session.validate import Problem
 
     try:
         from drtui.train.car_model import CarPolicy
@@ -201,7 +199,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     if args.car + args.drfc + args.droa > 1:
         from drtui.errors import InvalidInput
-        from drtui.session.validate import Problem
 
         raise InvalidInput([Problem("--car/--drfc/--droa", "choose one export target")])
     if args.car:
@@ -266,7 +263,7 @@ def cmd_export_car(args: argparse.Namespace) -> int:
 
 def cmd_export_drfc(args: argparse.Namespace) -> int:
     """`drtui export RUN --drfc|--droa -o DIR`."""
-    from drtui.train.drfc_export import export_droa, export_drfc
+    from drtui.train.drfc_export import export_drfc, export_droa
 
     run = _run_with_checkpoint(args)
     write = export_droa if args.droa else export_drfc

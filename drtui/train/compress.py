@@ -176,8 +176,8 @@ def compress(run_dir: str | Path, *, checkpoint: str = "best", sparsity: float =
              laps: int = 3, variants: tuple[str, ...] = VARIANTS) -> list[Variant]:
     """Measure the float policy and each compressed variant; writes RUN_DIR/compress/
     report.json and each variant's state dict (TorchScript-free: torch.save)."""
-    from drtui.train.evaluate import evaluate
     from drtui.train.checkpoint import load_policy
+    from drtui.train.evaluate import evaluate
     from drtui.train.trainer import torch_threads
 
     run_dir = Path(run_dir)

@@ -114,7 +114,8 @@ class ResetBehind(StartRule):
     def advance(self, start_ndist, reverse, ended):
         sim, length = self.sim, self.sim.track.length
         spawn = self.prev.to(start_ndist.dtype).clone()
-        if sim.objects.m and not sim.objects.cfg.moving:  # simapp's _get_closest_obj (boxes): centre-line distance to each obstacle
+        # simapp's _get_closest_obj (boxes): centre-line distance to each obstacle
+        if sim.objects.m and not sim.objects.cfg.moving:
             at = torch.remainder(start_ndist + spawn / 100.0, 1.0) * length
             gap = (sim.objects.base_dist - at[:, None]).abs().remainder(length)
             near, closest = gap.min(1)

@@ -154,7 +154,7 @@ class PPO:
 
     def advantages(self, ro: Rollout) -> tuple[Tensor, Tensor]:
         """GAE(lambda) advantages and the value targets (returns)."""
-        gamma, T = self.cfg.gamma, len(ro.rewards)
+        gamma, T = self.cfg.gamma, len(ro.rewards)  # noqa: N806 - T: the rollout length
         adv = torch.zeros_like(ro.rewards)
         last = torch.zeros_like(ro.last_value)
         for t in reversed(range(T)):

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from drtui.fsio import atomic_write
+
 # TensorBoard's event files use the same protobuf varints and masked CRCs (one implementation)
 from drtui.runstore.tensorboard import _TABLE as _CRC_TABLE
 from drtui.runstore.tensorboard import _masked as masked

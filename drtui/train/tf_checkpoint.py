@@ -1,3 +1,5 @@
+# Over 450 lines: one file format: a hand decoder of TensorFlow's tensor bundle (SSTable, protobuf
+# varints) and its map onto drtui's network.
 """DeepRacer (Coach, TensorFlow 1) checkpoints without TensorFlow: read the tensors, and map the
 policy network onto drtui's torch version of the same DeepRacer network.
 

@@ -25,8 +25,13 @@ PRODUCER = 134
 
 
 def _proto():
-    from tensorboard.compat.proto import (attr_value_pb2, graph_pb2, tensor_pb2,
-                                          tensor_shape_pb2, types_pb2)
+    from tensorboard.compat.proto import (
+        attr_value_pb2,
+        graph_pb2,
+        tensor_pb2,
+        tensor_shape_pb2,
+        types_pb2,
+    )
 
     return attr_value_pb2, graph_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 

@@ -1,3 +1,5 @@
+# Over 450 lines: one Trainer class, to be split into settings, world builder, run recorder and log
+# writer (issue 14).
 """The training process: `python -m drtui.train RUN_DIR [--resume] [--trace-all]`.
 
 Reads RUN_DIR/session.toml and RUN_DIR/files/custom_files/reward_function.py, trains on the
@@ -56,9 +58,14 @@ import torch
 from drtui.errors import DrtuiError, InvalidInput
 from drtui.sim.env import EpisodeEnd
 from drtui.train import checkpoint as ckpt
-from drtui.train.obs import (CAMERA_SENSORS, DEFAULT_CAMERA_SIZE, ObsAdapter, camera_size_for,
-                             parse_size)
 from drtui.train.distill import greedy_laps
+from drtui.train.obs import (
+    CAMERA_SENSORS,
+    DEFAULT_CAMERA_SIZE,
+    ObsAdapter,
+    camera_size_for,
+    parse_size,
+)
 from drtui.train.rollout import StopTraining, TrainEnv
 
 AGENT = "main_level/agent"
@@ -396,9 +403,9 @@ class Trainer:
     # -- setup -------------------------------------------------------------------------------
 
     def _setup(self) -> None:
-        from drtui.sim.logs import SimTraceCsv, SimTraceLog
         from drtui.runstore.tensorboard import ScalarWriter
         from drtui.session import store as session_store
+        from drtui.sim.logs import SimTraceCsv, SimTraceLog
 
         self.session = session = session_store.load(self.run_dir / "session.toml")
         if session.track.route:  # in memory only: the run folder's route.npy, wherever it is
@@ -669,8 +676,12 @@ class Trainer:
         spec = self.session.research.transfer
         if spec is None:
             return
-        from drtui.train.transfer import (TransferError, resolve_source, transfer_from_tf,
-                                          transfer_into)
+        from drtui.train.transfer import (
+            TransferError,
+            resolve_source,
+            transfer_from_tf,
+            transfer_into,
+        )
 
         workspace = self.run_dir.parent.parent  # RUN_DIR is WORKSPACE/runs/ID
         network = self.session.network.architecture

@@ -15,6 +15,8 @@ import sys
 import threading
 from pathlib import Path
 
+from drtui.problem import Problem
+
 HELP = "tune hyperparameters with Optuna: each trial a short real training, resumable"
 
 
@@ -49,7 +51,6 @@ def register(command) -> None:
 
 def _check_numbers(args) -> None:
     from drtui.errors import InvalidInput
-    from drtui.session.validate import Problem
 
     problems = []
     if not 1 <= args.trials <= 100_000:
@@ -167,7 +168,6 @@ def cmd_tune(args: argparse.Namespace) -> int:
     limits = Limits(args.iterations, args.minutes)
     if args.save_best and Path(args.save_best).resolve() == session_path.resolve():
         from drtui.errors import InvalidInput
-        from drtui.session.validate import Problem
 
         raise InvalidInput([Problem("--save-best", f"{args.save_best} is the session being "
                                                    "tuned: save the best as a new file")])

@@ -32,6 +32,7 @@ from typing import Any
 
 from drtui.errors import DrtuiError, InvalidInput
 from drtui.events import EvaluationEnd
+from drtui.problem import Problem
 from drtui.runstore import store
 from drtui.tune.space import Space, apply
 
@@ -93,8 +94,6 @@ class Objective:
         try:
             self.fastest_lap = fastest_lap_s(session.track.world)
         except FileNotFoundError as exc:  # the embedded trainer drives shipped waypoints only
-            from drtui.session.validate import Problem
-
             raise InvalidInput([Problem("track.world", str(exc))]) from None
         self.proc: subprocess.Popen | None = None  # the running trial's trainer
         self.current: int | None = None  # the number of the trial this process runs
@@ -125,8 +124,8 @@ class Objective:
 
     def _create_run(self, tuned, number: int) -> store.Run:
         from drtui.files import render
-        from drtui.session.store import to_data
         from drtui.problem import errors
+        from drtui.session.store import to_data
         from drtui.session.validate import problems_in
 
         data = to_data(tuned)

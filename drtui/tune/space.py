@@ -1,3 +1,5 @@
+# Over 450 lines: a space file's schema: parsing, checks and applying it to a session read the same
+# key paths, kept together so they cannot drift.
 """What a study tunes: a search space over a session's hyperparameters, its action space's
 speed limits and its reward template's numeric parameters.
 

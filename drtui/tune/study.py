@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from drtui.errors import DrtuiError, InvalidInput
+from drtui.problem import Problem
 
 PRUNERS = ("median", "halving", "none")
 STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -29,8 +30,6 @@ class NoBestTrial(DrtuiError):
 
 
 def _problem(path: str, message: str):
-    from drtui.session.validate import Problem
-
     return Problem(path, message)
 
 
@@ -84,9 +83,9 @@ def _creation_lock(url: str):
 
 
 def storage_for(url: str):
-    import optuna
-
     import warnings
+
+    import optuna
 
     kwargs: dict[str, Any] = {}
     # the heartbeat (a killed worker's RUNNING trial fails) is marked experimental

@@ -49,8 +49,8 @@ class CurriculumEditor(RowsEditor):
         self._worlds, self._world = worlds, world
 
     def compose(self):
-        from drtui.screens.fields import describe
         from drtui.session.research import Curriculum
+        from drtui.widgets.fields import describe
 
         yield Check("train in stages", self.enabled, id="curriculum-on", compact=True)
         yield Static("a adds a stage after the highlighted one, d removes it; the world and "

@@ -80,8 +80,8 @@ class ResearchSection(Collapsible):
 
     def _build(self) -> list:
         from drtui.catalog.tracks import catalogue, worlds_with_waypoints
-        from drtui.screens.fields import describe
         from drtui.session.research import Randomization
+        from drtui.widgets.fields import describe
         from drtui.widgets.research_curriculum import CurriculumEditor
         from drtui.widgets.research_multitask import MultitaskEditor
         from drtui.widgets.research_transfer import TransferEditor

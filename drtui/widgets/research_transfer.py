@@ -46,8 +46,8 @@ class TransferEditor(Vertical):
         self._workspace = workspace
 
     def compose(self):
-        from drtui.screens.fields import describe
         from drtui.session.research import Transfer
+        from drtui.widgets.fields import describe
 
         yield Check("start from another run's weights", self.enabled, id="transfer-on",
                     compact=True)

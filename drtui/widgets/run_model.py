@@ -185,7 +185,7 @@ def load_history(run, model: RunModel, *, keep_lines: int = LOG_KEPT) -> list[st
     steps: deque[str] = deque(maxlen=4000)
     lines: deque[str] = deque(maxlen=keep_lines)
     try:
-        fh = open(path, encoding="utf-8")
+        fh = open(path, encoding="utf-8")  # noqa: SIM115 - the with below closes it
     except FileNotFoundError:
         return []
     with fh:

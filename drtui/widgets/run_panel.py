@@ -182,8 +182,8 @@ class RunPanel(Vertical):
                         description=f"following run {self.run.id}")
 
     async def _follow(self) -> None:
+        from drtui.backends import launch
         from drtui.errors import DrtuiError
-        from drtui.runstore import launch
 
         self.following = True
         try:
@@ -213,7 +213,7 @@ class RunPanel(Vertical):
     async def _find_host(self):
         """The run's host, never creating a machine; None leaves it to launch.events, which
         replays a concluded run from its files and reports a machine that is gone."""
-        from drtui.runstore import launch
+        from drtui.backends import launch
 
         if self.run.state.get("released"):
             return None
@@ -274,8 +274,8 @@ class RunPanel(Vertical):
                         description=f"stopping run {self.run.id}")
 
     async def _stop(self) -> None:
+        from drtui.backends import launch
         from drtui.errors import DrtuiError
-        from drtui.runstore import launch
 
         self.model.progress.status = "stopping"
         self.model.status_version += 1

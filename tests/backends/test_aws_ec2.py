@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from imds_server import CHECKIP_ADDRESS, Imds
+from moto_server import DUMMY_SECRET, aws, moto_server  # noqa: F401 - fixtures
 
 from drtui.backends import aws_userdata
 from drtui.backends.aws_ec2 import AwsEc2Provider, Ec2Error, estimate
 from drtui.backends.base import HostGone
 from drtui.runstore import store
-from imds_server import CHECKIP_ADDRESS, Imds
-from moto_server import DUMMY_SECRET, aws, moto_server  # noqa: F401 - fixtures
 
 CIDR = "203.0.113.7/32"
 
@@ -84,7 +84,6 @@ async def sshd(env, monkeypatch):
     fresh instance, lets in the launch's EC2 key pair (read from drtui's key folder at each
     login) and runs commands as local subprocesses."""
     import asyncssh
-
     from ssh_peer import _run_command
 
     keys = env / "state" / "drtui" / "keys"
@@ -482,9 +481,8 @@ async def test_wizard_backend_step_shows_the_estimate_for_aws_ec2_only(tmp_path,
     from textual.widgets import RadioSet, Static
     from tui_helpers import make_app, open_at_step, settle
 
-    from drtui.widgets.form_field import field_id
-
     from drtui.session.store import save
+    from drtui.widgets.form_field import field_id
 
     imds = Imds()  # stands in for the AWS endpoint: counts any API call, answers none
     monkeypatch.setenv("DRTUI_AWS_ENDPOINT_URL", imds.url)
@@ -533,8 +531,8 @@ async def test_training_on_the_instance_end_to_end(env, aws, sshd, monkeypatch):
     """launch -> EC2 instance (moto) -> its sshd (loopback) -> the embedded trainer there ->
     events here -> files collected -> instance terminated, group and key deleted."""
     pytest.importorskip("torch")
+    from drtui.backends import launch
     from drtui.events import Cost, IterationEnd, Status
-    from drtui.runstore import launch
     from drtui.session import store as sessions
 
     for key, value in {"DRTUI_CARS": "4", "DRTUI_CAMERA_SIZE": "48x36",

@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from ssh_peer import start_peer
 
 from drtui.backends.brev import BrevProvider
 from drtui.backends.cloud import InstanceGone, NotAuthorized, ProviderError, ToolMissing
 from drtui.files import render
 from drtui.runstore import store
 from drtui.session.starter import starter
-from ssh_peer import start_peer
 
 FAKES = Path(__file__).parent / "fakes"
 

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-
 from drfc_peer import DrfcPeer, FakeDocker, make_drfc, robomaker_lines, sagemaker_lines
-from drtui.backends import registry
+
+from drtui.backends import launch, registry
 from drtui.backends.drfc import (
     DrfcError,
     DrfcRunner,
@@ -26,7 +26,7 @@ from drtui.backends.ssh import SshHost, SshTarget
 from drtui.events import Step
 from drtui.files import envfile, render
 from drtui.logs.parser import LogParser
-from drtui.runstore import launch, store
+from drtui.runstore import store
 from drtui.session.model import WorkerOverride
 from drtui.session.starter import starter
 

@@ -10,9 +10,9 @@ import statistics
 from pathlib import Path
 
 import pytest
+from droa_server import PRESIGN_TOKEN, DroaServer
 
 from drtui.events import EpisodeEnd, EvaluationEnd, IterationEnd, Status
-from droa_server import PRESIGN_TOKEN, DroaServer
 
 DATA = Path(__file__).parent.parent / "data"
 METRICS = json.loads((DATA / "logs" / "drfc-3workers-TrainingMetrics.json").read_text())["metrics"]
@@ -64,16 +64,16 @@ def _session_file(tmp_path: Path, starter_data: dict, url: str, **changes) -> Pa
 
 
 def _new_run(tmp_path, starter_data, url, **changes):
-    from drtui.runstore import launch
+    from drtui.backends import launch
 
     return launch.create_run(tmp_path, _session_file(tmp_path, starter_data, url, **changes))
 
 
 async def _events(run, *, until=None) -> list:
     """The run's events, to the end or up to the first event `until` accepts."""
-    from drtui.runstore import launch
-
     import asyncio
+
+    from drtui.backends import launch
 
     out = []
     stream = launch.events(run, poll=0.02, emit_steps=False)
@@ -113,7 +113,7 @@ def _assert_no_secret(folder: Path) -> None:
 
 async def test_launch_sends_the_session_as_create_model(tmp_path, starter_data, server, aws_env):
     """Credentials from a named profile; every CreateModel field from the session's files."""
-    from drtui.runstore import launch
+    from drtui.backends import launch
 
     creds = tmp_path / "aws-credentials"
     creds.write_text(f"[droa]\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET}\n"
@@ -149,7 +149,8 @@ async def test_launch_sends_the_session_as_create_model(tmp_path, starter_data, 
         assert m["hyperparameters"][key] == hp[key], key
     assert m["hyperparameters"]["loss_type"] == "huber"
     # DRoA's description allows letters, digits, '-' and spaces only
-    assert d["description"] == "Gentle steering at modest speed learns to follow the centre line fast"
+    assert d["description"] == ("Gentle steering at modest speed learns to follow the centre "
+                                "line fast")
     _assert_no_secret(run.path)
 
 
@@ -211,7 +212,7 @@ def test_sessions_droa_cannot_train_are_refused_with_each_reason(starter_data):
 # -- following ---------------------------------------------------------------------------------
 
 async def test_follow_turns_status_and_metrics_into_events(tmp_path, starter_data, server):
-    from drtui.runstore import launch
+    from drtui.backends import launch
 
     run = _new_run(tmp_path, starter_data, server.url)
     await launch.start(run)
@@ -259,8 +260,9 @@ async def test_reattach_and_a_second_follower_write_and_emit_nothing_twice(
         tmp_path, starter_data, server):
     import asyncio
 
+    from drtui.backends import launch
     from drtui.backends.droa import DroaRunner
-    from drtui.runstore import launch, store
+    from drtui.runstore import store
 
     run = _new_run(tmp_path, starter_data, server.url)
     await launch.start(run)
@@ -293,7 +295,7 @@ async def _poll_until_done(runner, run) -> None:
 
 
 async def test_stop_patches_the_model_and_ends_stopped(tmp_path, starter_data, server):
-    from drtui.runstore import launch
+    from drtui.backends import launch
 
     run = _new_run(tmp_path, starter_data, server.url)
     await launch.start(run)
@@ -314,7 +316,7 @@ async def test_stop_patches_the_model_and_ends_stopped(tmp_path, starter_data, s
 
 
 async def test_a_model_deleted_in_droa_ends_the_run_failed(tmp_path, starter_data, server):
-    from drtui.runstore import launch
+    from drtui.backends import launch
 
     run = _new_run(tmp_path, starter_data, server.url)
     await launch.start(run)
@@ -328,8 +330,8 @@ def test_bad_credentials_are_refused_with_a_clear_error(tmp_path, starter_data, 
                                                         aws_env, capsys):
     import asyncio
 
+    from drtui.backends import launch
     from drtui.cli import main
-    from drtui.runstore import launch
 
     aws_env.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
     path = _session_file(tmp_path, starter_data, server.url)
@@ -350,8 +352,14 @@ def test_bad_credentials_are_refused_with_a_clear_error(tmp_path, starter_data, 
 
 
 async def test_client_errors_name_the_cause(server):
-    from drtui.backends.droa_client import (DroaBadRequest, DroaClient, DroaConnectionError,
-                                            DroaNotFound, DroaThrottled, Endpoint)
+    from drtui.backends.droa_client import (
+        DroaBadRequest,
+        DroaClient,
+        DroaConnectionError,
+        DroaNotFound,
+        DroaThrottled,
+        Endpoint,
+    )
 
     client = DroaClient(Endpoint(server.url, "us-east-1"))
     with pytest.raises(DroaNotFound, match="not found: GET /models/AAAAAAAAAAAAAAA: Model not"):

@@ -20,13 +20,15 @@ import pytest
 
 pytest.importorskip("torch")
 
+from ssh_peer import start_peer  # noqa: E402
+from tiny_session import FAST, tiny_session  # noqa: E402
+
+from drtui.backends import launch  # noqa: E402
 from drtui.backends.ssh import SshError, SshHost, SshTarget  # noqa: E402
 from drtui.events import Cost, IterationEnd, LogLine, Status, Step  # noqa: E402
 from drtui.logs.parser import LogParser, parse_lines  # noqa: E402
-from drtui.runstore import launch, store  # noqa: E402
+from drtui.runstore import store  # noqa: E402
 from drtui.session import store as sessions  # noqa: E402
-from ssh_peer import start_peer  # noqa: E402
-from tiny_session import FAST, tiny_session  # noqa: E402
 
 COLLECTED = ("logs", "checkpoints", "metrics", "tb")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import asyncssh
 import pytest
+from ssh_peer import start_peer
 
 from drtui.backends.base import HostGone, HostUnreachable
 from drtui.backends.cloud import InstanceGone, NotAuthorized, ProviderError
@@ -19,7 +20,6 @@ from drtui.backends.thunder import ThunderProvider
 from drtui.files import render
 from drtui.runstore import store
 from drtui.session.starter import starter
-from ssh_peer import start_peer
 
 sys.path.insert(0, str(Path(__file__).parent / "fakes"))
 from thunder_api import ThunderApi, ThunderState  # noqa: E402
@@ -266,8 +266,8 @@ async def test_training_on_a_thunder_instance_end_to_end(api, tmp_path, monkeypa
     """launch.start creates the instance, the embedded trainer runs on it over SSH (the
     loopback peer), and when training ends the run is collected and the instance deleted."""
     pytest.importorskip("torch")
+    from drtui.backends import launch
     from drtui.events import Cost, IterationEnd, Status
-    from drtui.runstore import launch
     from drtui.session import store as sessions
 
     for key, value in {"DRTUI_CARS": "4", "DRTUI_CAMERA_SIZE": "48x36",

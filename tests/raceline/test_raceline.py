@@ -3,6 +3,7 @@ than the centre line, with speeds from the simulator's car model."""
 
 import json
 import math
+
 import numpy as np
 import pytest
 

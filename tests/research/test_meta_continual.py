@@ -8,6 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from research_helpers import tiny_session  # noqa: E402
+
 from drtui.research.continual import EWC, fisher_diagonal  # noqa: E402
 from drtui.research.lab import Lab  # noqa: E402
 from drtui.research.meta import meta_train, reptile_step  # noqa: E402

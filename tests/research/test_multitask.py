@@ -8,6 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from research_helpers import create_run, tiny_session, train  # noqa: E402
+
 from drtui.cli import main  # noqa: E402
 from drtui.events import TaskIteration  # noqa: E402
 from drtui.logs.parser import parse_lines  # noqa: E402

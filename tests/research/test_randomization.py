@@ -128,6 +128,7 @@ def test_the_trainer_randomizes_training_cars_only(tmp_path):
     import io
 
     from research_helpers import create_run, tiny_session
+
     from drtui.train.trainer import Trainer
 
     s = tiny_session("randomized")

@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("torch")
 
 from research_helpers import tiny_session  # noqa: E402
+
 from drtui.cli import main  # noqa: E402
 from drtui.session import store  # noqa: E402
 

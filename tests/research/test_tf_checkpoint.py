@@ -22,6 +22,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from research_helpers import create_run, tiny_session  # noqa: E402
+
 from drtui.session.research import Transfer  # noqa: E402
 from drtui.train import tf_checkpoint as tfc  # noqa: E402
 from drtui.train.networks import factory  # noqa: E402

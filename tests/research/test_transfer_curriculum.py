@@ -12,6 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from research_helpers import create_run, tiny_session, train  # noqa: E402
+
 from drtui.events import StageChange  # noqa: E402
 from drtui.logs.parser import parse_lines  # noqa: E402
 from drtui.session.research import Curriculum as CurriculumSpec  # noqa: E402

@@ -104,7 +104,9 @@ def test_front_point_side_and_heading_on_the_oval(oval):
 
 
 def test_progress_wraps_as_simapp_computes_it():
-    t = lambda *v: torch.tensor(v, dtype=torch.float64)
+    def t(*v):
+        return torch.tensor(v, dtype=torch.float64)
+
     start = t(0.0, 0.0, 0.5, 0.9, 0.0)
     ndist = t(0.02, 0.999, 0.49, 0.05, 0.001)
     prev = t(1.0, 0.0, 0.0, 10.0, 99.8)

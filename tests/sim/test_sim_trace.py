@@ -167,7 +167,8 @@ def test_the_simulators_own_log_traces_back_to_its_params(tmp_path):
         for t in range(150):
             sim.step([(t // 10) % 3])
             log.write(sim.last)
-    records = [r for r in trace("reInvent2019_track", tmp_path / "0-iteration.csv") if r["steps"] > 1]
+    records = [r for r in trace("reInvent2019_track", tmp_path / "0-iteration.csv")
+               if r["steps"] > 1]
     n_waypoints = len(sim.track.forward.waypoints)
     assert len(records) == len(seen) > 100
     for rec, p in zip(records, seen):

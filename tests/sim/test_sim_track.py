@@ -125,7 +125,9 @@ def test_border_table_gives_the_same_width_and_distances():
     centre = lines.centre.interpolate(along)
     exact_in, exact_out = lines.nearest_on_borders(centre)
     table_in, table_out = lines.borders_at(along)
-    width = lambda a, b: (a - b).norm(dim=-1)
+    def width(a, b):
+        return (a - b).norm(dim=-1)
+
     assert (width(exact_in, exact_out) - width(table_in, table_out)).abs().max() < 2e-3
     assert (width(centre, exact_in) - width(centre, table_in)).abs().max() < 2e-3
     assert (width(centre, exact_out) - width(centre, table_out)).abs().max() < 2e-3

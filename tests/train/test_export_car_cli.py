@@ -17,13 +17,14 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("openvino")
 
-from drtui.files import render  # noqa: E402
-from drtui.runstore import store  # noqa: E402
-from drtui.train import car_export, car_graph  # noqa: E402
 from test_export_car import built, rendered_inputs  # noqa: E402
 from test_train_cli import cli  # noqa: E402  (main() with --workspace, and what it printed)
 from tiny_session import tiny_session  # noqa: E402
 from train_helpers import train_in_process  # noqa: E402
+
+from drtui.files import render  # noqa: E402
+from drtui.runstore import store  # noqa: E402
+from drtui.train import car_export, car_graph  # noqa: E402
 
 DRFC_MODEL = Path(__file__).parent.parent / "data" / "drfc_model"
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 import shutil
 import signal
@@ -19,11 +18,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from tiny_session import tiny_session  # noqa: E402
+from train_helpers import train_in_process  # noqa: E402
+
 from drtui.cli import main  # noqa: E402
 from drtui.files import render  # noqa: E402
 from drtui.runstore import store  # noqa: E402
-from tiny_session import tiny_session  # noqa: E402
-from train_helpers import train_in_process  # noqa: E402
 
 HANG_S = 60
 
@@ -172,7 +172,7 @@ def test_a_corrupt_run_file_gets_a_message(trained, tmp_path, rel, shape, comman
 def _stop_trainer(run: Path) -> None:
     import asyncio
 
-    from drtui.runstore import launch
+    from drtui.backends import launch
 
     asyncio.run(launch.stop(store.load(run), grace=30))
 

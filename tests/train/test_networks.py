@@ -15,9 +15,21 @@ pytest.importorskip("torchvision")
 
 from drtui.catalog.networks import DEEPRACER_NETWORKS, NETWORKS  # noqa: E402
 from drtui.train.networks import (  # noqa: E402
-    FAMILIES, NETWORK_NAMES, ActorCritic, as_action_spec, build, build_actor, build_critic,
-    continuous, describe_all, discrete, example_obs, inference_latency_ms, obs_spec_for,
-    parameter_count)
+    FAMILIES,
+    NETWORK_NAMES,
+    ActorCritic,
+    as_action_spec,
+    build,
+    build_actor,
+    build_critic,
+    continuous,
+    describe_all,
+    discrete,
+    example_obs,
+    inference_latency_ms,
+    obs_spec_for,
+    parameter_count,
+)
 from drtui.train.networks.spec import STEREO_DEEP_CONV, min_camera_size  # noqa: E402
 from drtui.train.networks.vit import patch_layout  # noqa: E402
 

@@ -24,11 +24,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from tiny_session import FAST, tiny_session  # noqa: E402
+
 from drtui.events import IterationEnd  # noqa: E402
 from drtui.files import render  # noqa: E402
 from drtui.logs.parser import parse_lines  # noqa: E402
 from drtui.runstore import owner, store  # noqa: E402
-from tiny_session import FAST, tiny_session  # noqa: E402
 
 EPISODES, ITERATIONS, TRIALS = 4, 14, 2
 _PROCS: list[subprocess.Popen] = []

@@ -17,12 +17,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from drtui.cli import main  # noqa: E402
-from drtui.files import render  # noqa: E402
-from drtui.runstore import store  # noqa: E402
 from tiny_session import tiny_session  # noqa: E402
 from train_helpers import train_in_process  # noqa: E402
 
+from drtui.cli import main  # noqa: E402
+from drtui.files import render  # noqa: E402
+from drtui.runstore import store  # noqa: E402
 
 
 def tiny_run(workspace: Path, name: str = "cli-test", iterations: int = 2) -> store.Run:

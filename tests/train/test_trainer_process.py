@@ -19,13 +19,14 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from tiny_session import tiny_session  # noqa: E402
+from train_helpers import FAST, train_in_process  # noqa: E402
+
 from drtui.events import Checkpoint, EvaluationEnd, IterationEnd, PolicyUpdate  # noqa: E402
 from drtui.files import render  # noqa: E402
 from drtui.logs.parser import parse_lines  # noqa: E402
 from drtui.runstore import store  # noqa: E402
 from drtui.session.starter import starter  # noqa: E402
-from tiny_session import tiny_session  # noqa: E402
-from train_helpers import FAST, train_in_process  # noqa: E402
 
 
 def make_run(workspace: Path, *, iterations: int = 1000, reward_code: str | None = None,

@@ -7,8 +7,16 @@ import subprocess
 import sys
 import tomllib
 
-from tui_helpers import (files_under, keys, make_app, open_at_step, problem_text, screen_name,
-                         settle, starter_session)
+from tui_helpers import (
+    files_under,
+    keys,
+    make_app,
+    open_at_step,
+    problem_text,
+    screen_name,
+    settle,
+    starter_session,
+)
 
 from drtui.cli import main as cli_main
 
@@ -247,9 +255,10 @@ def test_every_binding_has_an_id_and_a_tooltip():
     import importlib
     import pkgutil
 
+    from textual.binding import Binding
+
     import drtui.screens
     import drtui.widgets
-    from textual.binding import Binding
 
     modules = [importlib.import_module("drtui.app")]
     for package in (drtui.screens, drtui.widgets):

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 
-from drtui.screens.draft import autosave_path
 from tui_helpers import keys, make_app, open_at_step, settle, starter_session
+
+from drtui.screens.draft import autosave_path
 
 
 async def test_unsaved_work_is_kept_and_offered_back(workspace):

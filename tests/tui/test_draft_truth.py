@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 
 import pytest
-
 from tui_helpers import keys, make_app, open_at_step, problem_text, settle, starter_session
 
 REWARD = 5

@@ -4,9 +4,9 @@ written while they stand."""
 from __future__ import annotations
 
 import pytest
+from tui_helpers import keys, make_app, open_at_step, problem_text, settle, starter_session
 
 from drtui.errors import InvalidInput
-from tui_helpers import keys, make_app, open_at_step, problem_text, settle, starter_session
 
 
 async def _write_and_save(app, pilot) -> None:

@@ -19,8 +19,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from drtui.train.networks.spec import (ActionSpec, as_action_spec, continuous, discrete,
-                                       obs_spec_for)
+from drtui.train.networks.spec import ActionSpec, as_action_spec, continuous, discrete, obs_spec_for
 
 _LAZY = {
     "FAMILIES": "factory", "build": "factory", "build_actor": "factory",

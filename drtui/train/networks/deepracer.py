@@ -35,8 +35,14 @@ from torch import Tensor, nn
 
 from drtui.catalog.networks import NETWORKS
 from drtui.train.networks.base import Encoder, VectorMLP, glorot_init, make_encoder
-from drtui.train.networks.spec import (STEREO_DEEP_CONV, ObsSpec, camera_layers,  # noqa: F401
-                                       conv_stack_hw, min_camera_size, min_input_size)
+from drtui.train.networks.spec import (  # noqa: F401
+    STEREO_DEEP_CONV,
+    ObsSpec,
+    camera_layers,
+    conv_stack_hw,
+    min_camera_size,
+    min_input_size,
+)
 
 NAMES = ("DEEP_CONVOLUTIONAL_NETWORK_SHALLOW", "DEEP_CONVOLUTIONAL_NETWORK",
          "DEEP_CONVOLUTIONAL_NETWORK_DEEP")

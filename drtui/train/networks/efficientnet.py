@@ -18,8 +18,7 @@ from torch import Tensor, nn
 from torchvision.models.efficientnet import MBConv, MBConvConfig
 from torchvision.ops.misc import Conv2dNormActivation
 
-from drtui.train.networks.base import (Encoder, PooledProjection, VectorMLP, make_encoder,
-                                       norm_layer)
+from drtui.train.networks.base import Encoder, PooledProjection, VectorMLP, make_encoder, norm_layer
 
 # EfficientNet-B0 stages 1-5: expand ratio, kernel, stride, in, out, layers (torchvision's table)
 # with the strides changed as described above

@@ -16,8 +16,15 @@ from torch import Tensor, nn
 from drtui.catalog.networks import NETWORKS
 from drtui.train.networks.base import Encoder
 from drtui.train.networks.heads import ActorCritic, SquashedGaussianActor, TwinQCritic
-from drtui.train.networks.spec import (DEEPRACER_RESOLUTION, ActionSpec, ObsSpec, as_action_spec,
-                                       continuous, discrete, obs_spec_for)
+from drtui.train.networks.spec import (
+    DEEPRACER_RESOLUTION,
+    ActionSpec,
+    ObsSpec,
+    as_action_spec,
+    continuous,
+    discrete,
+    obs_spec_for,
+)
 
 SAC_POLICY = "SAC_POLICY"
 

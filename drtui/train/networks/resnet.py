@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 from torchvision.models.resnet import BasicBlock, conv1x1
 
-from drtui.train.networks.base import (Encoder, PooledProjection, VectorMLP, make_encoder,
-                                       norm_layer)
+from drtui.train.networks.base import Encoder, PooledProjection, VectorMLP, make_encoder, norm_layer
 
 
 class SmallResNet(nn.Module):

@@ -22,6 +22,7 @@ import threading
 import uuid as uuidlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 PRICING = {
     "a6000_x1_prototyping": 0.35, "a100xl_x1_prototyping": 0.78, "h100_x1_prototyping": 1.38,
@@ -144,7 +145,7 @@ class ThunderApi:
         self.thread = threading.Thread(target=self.server.serve_forever,
                                        kwargs={"poll_interval": 0.05}, daemon=True)
 
-    def __enter__(self) -> ThunderApi:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 

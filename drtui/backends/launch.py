@@ -228,7 +228,7 @@ async def _follow(run: Run, host: Host, log_path: str, alive, poll: float,
                   emit_steps: bool, runner: Runner | None = None) -> AsyncIterator[Event]:
     """watch.follow, picked up again from the saved offset when the host drops: the saved
     offset and the replayed parser make the events go on with no gap and no repeat."""
-    from drtui.runstore.watch import follow
+    from drtui.backends.watch import follow
 
     lost_since = None
     while True:

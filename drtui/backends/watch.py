@@ -55,7 +55,8 @@ async def follow(run: Run, host: Host, *, alive, poll: float = 0.25,
         yield LogLine(note, level="warning", source="drtui")
     if offset:
         await _replay(host, path, offset, parser)
-    events_file = open(run.events_path, "a", encoding="utf-8") if record else None
+    events_file = (open(run.events_path, "a", encoding="utf-8")  # noqa: SIM115 - closed below
+                   if record else None)
     try:
         while True:
             chunk = await host.read_from(path, offset)

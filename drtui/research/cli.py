@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from drtui.problem import Problem
+
 METHODS = ("randomization", "transfer", "curriculum", "multitask", "off")
 
 
@@ -62,7 +64,6 @@ def register(command) -> None:
 
 def _pairs(settings: list[str]) -> list[tuple[str, str]]:
     from drtui.errors import InvalidInput
-    from drtui.session.validate import Problem
 
     out = []
     for item in settings:
@@ -75,7 +76,7 @@ def _pairs(settings: list[str]) -> list[tuple[str, str]]:
 
 def method_data(data: dict, method: str, settings: list[str]) -> dict:
     """The session data with `method` set from KEY=VALUE settings (checked by the caller)."""
-    from drtui.cli import _parse_scalar as _value  # true/false, int, float, else the text
+    from drtui.cliargs import parse_scalar as _value  # true/false, int, float, else the text
 
     research = data.setdefault("research", {})
     pairs = _pairs(settings)
@@ -143,7 +144,6 @@ def cmd_method(args: argparse.Namespace) -> int:
 def cmd_compress(args: argparse.Namespace) -> int:
     from drtui.errors import InvalidInput
     from drtui.runstore import store
-    from drtui.session.validate import Problem
 
     run = store.find(Path(getattr(args, "workspace", None) or "."), args.run)
     problems = []
@@ -189,7 +189,6 @@ def _research_session(path: str, worlds: list[str], counts: dict[str, tuple[int,
     from drtui.catalog import tracks
     from drtui.errors import InvalidInput
     from drtui.session import store
-    from drtui.session.validate import Problem
 
     bad = [w for w in worlds if not tracks.get_or_none(w, waypoints=True)]
     problems = [Problem("track", f"no waypoints for {w!r}; tracks: "
@@ -227,7 +226,6 @@ def cmd_research_meta(args: argparse.Namespace) -> int:
     worlds = [w.strip() for w in args.tracks.split(",") if w.strip()]
     if not worlds:  # Reptile takes turns over the training tracks: it needs one at least
         from drtui.errors import InvalidInput
-        from drtui.session.validate import Problem
 
         raise InvalidInput([Problem("--tracks", "give at least one training track "
                                                 "(comma-separated world names)")])
