@@ -75,11 +75,12 @@ def bwrap_command(inner: list[str], workspace: Path, env: dict[str, str], *,
             cmd += ["--ro-bind", top, top]
     for path in _SYSTEM:
         cmd += ["--ro-bind-try", path, path]
+    # the empty /tmp before the binds: bwrap mounts in order, and a virtual environment or a
+    # workspace under /tmp must show through it
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]
     for path in _python_paths():
         cmd += ["--ro-bind", str(path), str(path)]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm",
-            "--bind", str(workspace), str(workspace), "--chdir", str(workspace),
-            "--clearenv"]
+    cmd += ["--bind", str(workspace), str(workspace), "--chdir", str(workspace), "--clearenv"]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
     return cmd + ["--", *inner]

@@ -603,3 +603,25 @@ async def test_path_fields_outside_the_workspace_are_refused(keys):
     assert not (root / "outside.toml").exists() and not (keys["dir"] / "abs.toml").exists()
     assert not (keys["dir"] / "out").exists()
     assert sorted(p.name for p in (root / "racer").iterdir()) == ["served-model.toml"]
+
+
+def test_an_install_under_tmp_shows_through_the_sandboxs_empty_tmp(tmp_path, monkeypatch):
+    """A virtual environment in /tmp (tmp_path is there) is bound over the sandbox's empty
+    /tmp, not hidden by it: drtui installed in /tmp/x/.venv must still start when served."""
+    import subprocess
+
+    from drtui import sandbox
+
+    _need_sandbox({})
+    assert str(tmp_path).startswith("/tmp/")
+    venv = tmp_path / "venv" / "lib"
+    venv.mkdir(parents=True)
+    (venv / "marker.txt").write_text("the install\n")
+    real = sandbox._python_paths()
+    monkeypatch.setattr(sandbox, "_python_paths", lambda: [*real, venv])
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    cmd = sandbox.bwrap_command(["cat", str(venv / "marker.txt")], ws,
+                                sandbox.served_env(ws, "racer", "dumb", {}))
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env={})
+    assert (done.returncode, done.stdout) == (0, "the install\n"), done.stderr
