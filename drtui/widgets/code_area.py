@@ -97,16 +97,32 @@ def highlight_map(text: str, language: str) -> dict[int, list[tuple[int, int, st
     return out
 
 
-class CodeArea(TextArea):
+class CodeArea(TextArea, inherit_bindings=False):
     """TextArea.code_editor with Pygments highlighting for python, json, env files and diffs."""
 
     DEFAULT_CSS = """
     CodeArea { height: 1fr; }
     """
+    # TextArea's keys but f6, which opens Runs everywhere else in drtui (f6 there selected
+    # the line); its line selection moves to ctrl+l. Listed in help (f1) while the editor
+    # has the focus, and open to a user keymap by these ids.
     BINDINGS = [
+        *(b for b in TextArea.BINDINGS if b.action not in ("select_line", "select_all")),
         # tab indents inside the editor, so keyboard users need another way out
         Binding("escape", "leave", "Leave editor", id="code-leave",
                 tooltip="Move the focus out of the editor (tab indents here)."),
+        Binding("ctrl+home", "document_start", "Start of code", id="code-start", show=False,
+                tooltip="Go to the first line of the code."),
+        Binding("ctrl+end", "document_end", "End of code", id="code-end", show=False,
+                tooltip="Go to the end of the code."),
+        Binding("ctrl+shift+home", "document_start(True)", "Select to start", show=False,
+                id="code-select-start", tooltip="Select from the cursor to the start."),
+        Binding("ctrl+shift+end", "document_end(True)", "Select to end", show=False,
+                id="code-select-end", tooltip="Select from the cursor to the end."),
+        Binding("ctrl+l", "select_line", "Select line", id="code-select-line", show=False,
+                tooltip="Select the cursor's line (f6 opens Runs, as everywhere)."),
+        Binding("f7", "select_all", "Select all", id="code-select-all", show=False,
+                tooltip="Select all the code."),
     ]
 
     def __init__(self, text: str = "", *, language: str | None = None,
@@ -131,6 +147,12 @@ class CodeArea(TextArea):
 
     def action_leave(self) -> None:
         self.screen.focus_next()
+
+    def action_document_start(self, select: bool = False) -> None:
+        self.move_cursor((0, 0), select=select)
+
+    def action_document_end(self, select: bool = False) -> None:
+        self.move_cursor(self.document.end, select=select)
 
     def set_code(self, text: str, language: str | None = None) -> None:
         if language is not None:
