@@ -12,8 +12,8 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from drtui.events import (Checkpoint, Cost, EpisodeEnd, EvaluationEnd, Event, IterationEnd,
-                          LogLine, StageChange, Status, Step, TaskIteration)
+from drtui.events import (CameraFrame, Checkpoint, Cost, EpisodeEnd, EvaluationEnd, Event,
+                          IterationEnd, LogLine, StageChange, Status, Step, TaskIteration)
 
 
 @dataclass
@@ -129,12 +129,13 @@ def summary_table(p: Progress, title: str):
 
 async def print_events(stream: AsyncIterator[Event], *, progress: Progress, title: str,
                        as_json: bool = False, out=None) -> Progress:
-    """Consume a run's events; JSON lines (no steps, no plain lines) or a live table."""
+    """Consume a run's events; JSON lines (no steps, camera frames or plain lines) or a
+    live table."""
     out = out or sys.stdout
     if as_json:
         async for event in stream:
             progress.fold(event)
-            if not isinstance(event, (Step, LogLine)):
+            if not isinstance(event, (Step, LogLine, CameraFrame)):
                 out.write(json.dumps(event.to_json()) + "\n")
                 out.flush()
         return progress

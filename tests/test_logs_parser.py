@@ -200,3 +200,32 @@ def test_drtui_trainer_episode_times_and_camera_frames():
     assert frame_pixels(frames[0]) == bytes(range(0, 240, 30))
     assert not [e for e in events if isinstance(e, LogLine) and "CAMERA_FRAME" in e.text]
     assert not [e for e in parse_lines(raw, emit_steps=False) if isinstance(e, CameraFrame)]
+
+
+def test_headless_json_leaves_out_steps_frames_and_lines_and_the_eta_says_its_goal():
+    import asyncio
+    import io
+    import json
+
+    from rich.console import Console
+
+    from drtui.events import CameraFrame, LogLine
+    from drtui.headless import Progress, print_events, summary_table
+    from drtui.logs.camera import frame_line, parse_frame
+
+    events = [LogLine("hello"), parse_frame(frame_line(0, 1, 2, 2, 1, b"\x00\xff")),
+              EpisodeEnd(1, "training", 3.0, progress=10.0)]
+    assert isinstance(events[1], CameraFrame)
+
+    async def stream():
+        for event in events:
+            yield event
+
+    out = io.StringIO()
+    progress = Progress(started=0.0, max_episodes=10)
+    asyncio.run(print_events(stream(), progress=progress, title="t", as_json=True, out=out))
+    assert [json.loads(line)["event"] for line in out.getvalue().splitlines()] == ["EpisodeEnd"]
+    assert progress.eta_target(60.0) == (540.0, "episodes")
+    text = io.StringIO()
+    Console(file=text, width=120).print(summary_table(progress, "t"))
+    assert "to 10 episodes (term_cond_max_episodes)" in text.getvalue()
