@@ -97,20 +97,21 @@ def highlight_map(text: str, language: str) -> dict[int, list[tuple[int, int, st
     return out
 
 
-class CodeArea(TextArea, inherit_bindings=False):
+class CodeArea(TextArea):
     """TextArea.code_editor with Pygments highlighting for python, json, env files and diffs."""
 
     DEFAULT_CSS = """
     CodeArea { height: 1fr; }
     """
-    # TextArea's keys but f6, which opens Runs everywhere else in drtui (f6 there selected
-    # the line); its line selection moves to ctrl+l. Listed in help (f1) while the editor
-    # has the focus, and open to a user keymap by these ids.
+    # f6 opens Runs here too, as everywhere in drtui (TextArea's f6 selected the line, which
+    # moves to ctrl+l): the binding has the app's id, so a keymap that moves Runs moves it
+    # here as well. Help (f1) lists these while the editor has the focus.
     BINDINGS = [
-        *(b for b in TextArea.BINDINGS if b.action not in ("select_line", "select_all")),
         # tab indents inside the editor, so keyboard users need another way out
         Binding("escape", "leave", "Leave editor", id="code-leave",
                 tooltip="Move the focus out of the editor (tab indents here)."),
+        Binding("f6", "app.runs", "Runs", id="runs", show=False,
+                tooltip="The workspace's training runs: open, resume or stop one."),
         Binding("ctrl+home", "document_start", "Start of code", id="code-start", show=False,
                 tooltip="Go to the first line of the code."),
         Binding("ctrl+end", "document_end", "End of code", id="code-end", show=False,

@@ -64,3 +64,18 @@ async def test_f6_opens_runs_from_inside_the_editor_and_help_lists_its_keys(work
         await pilot.press("f6")
         await settle(app, pilot)
         assert screen_name(app) == "RunsScreen" and editor.text == text_before
+
+
+async def test_a_keymap_that_moves_runs_moves_it_in_the_editor_too(workspace, _no_user_config):
+    config = _no_user_config
+    config.parent.mkdir(parents=True)
+    config.write_text('[keymap]\nruns = "f9"\n', encoding="utf-8")
+    app = make_app(workspace, starter_session(workspace, "code-f9"), step=5)
+    async with app.run_test(size=(80, 24)) as pilot:
+        editor = await _editor(app, pilot)
+        await pilot.press("f6")  # no longer Runs, and not TextArea's line selection either
+        await settle(app, pilot)
+        assert app.focused is editor and editor.selected_text == ""
+        await pilot.press("f9")
+        await settle(app, pilot)
+        assert screen_name(app) == "RunsScreen"
