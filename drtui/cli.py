@@ -210,12 +210,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         _print_json([dict(zip(header, r)) for r in rows])
         return 0
-    from drtui.terminal import table as new_table
+    from drtui.terminal import fitted
 
-    table = new_table(*header, title=f"drtui {args.kind}", title_justify="left")
-    for row in rows:
-        table.add_row(*row)
-    _console().print(table)
+    # the first column names the row (a world, a template...): every part repeats it
+    _console().print(fitted(header, [[str(v) for v in row] for row in rows],
+                            title=f"drtui {args.kind}", ids=(header[0],), title_justify="left"))
     return 0
 
 

@@ -153,3 +153,16 @@ class Cost(Event):
 class Artifact(Event):
     kind: str  # checkpoint | model | metrics | simtrace | picture
     path: str
+
+
+@dataclass(slots=True)
+class CameraFrame(Event):
+    """What the policy of one car saw at a step: a small grey image (drtui's trainer writes
+    one every couple of seconds for the traced car; drtui.logs.camera)."""
+
+    car: int
+    episode: int
+    step: int
+    width: int
+    height: int
+    gray: str  # base64 of width*height bytes, row by row

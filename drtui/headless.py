@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from drtui.events import (
+    CameraFrame,
     Checkpoint,
     Cost,
     EpisodeEnd,
@@ -68,14 +69,31 @@ class Progress:
         return (now or time.time()) - self.started
 
     def eta_s(self, now: float | None = None) -> float | None:
+        found = self.eta_target(now)
+        return found[0] if found else None
+
+    def eta_target(self, now: float | None = None) -> tuple[float, str] | None:
+        """(seconds left, what ends the run) for the earlier of the time limit and the episode
+        limit at the pace so far: what is "time" or "episodes"; None when neither is known."""
         elapsed = self.elapsed(now)
         candidates = []
         if self.time_limit_s:
-            candidates.append(max(0.0, self.time_limit_s - elapsed))
+            candidates.append((max(0.0, self.time_limit_s - elapsed), "time"))
         if self.max_episodes and self.episodes:
             rate = self.episodes / max(elapsed, 1e-6)
-            candidates.append(max(0, self.max_episodes - self.episodes) / rate)
+            candidates.append((max(0, self.max_episodes - self.episodes) / rate, "episodes"))
         return min(candidates) if candidates else None
+
+    def eta_goal(self, what: str, *, short: bool = False, shortest: bool = False) -> str:
+        """What an ETA counts to, in words: "200 episodes (term_cond_max_episodes)" or
+        "the 60 min time limit" (short: "200 episodes", "60 min limit"; shortest: "200 ep",
+        "60 min")."""
+        minutes = f"{(self.time_limit_s or 0) / 60:g} min"
+        if what == "episodes":
+            return (f"{self.max_episodes} ep" if shortest else f"{self.max_episodes} episodes"
+                    + ("" if short else " (term_cond_max_episodes)"))
+        return minutes if shortest else f"{minutes} limit" if short else \
+            f"the {minutes} time limit"
 
 
 def _clock(seconds: float | None) -> str:
@@ -83,6 +101,11 @@ def _clock(seconds: float | None) -> str:
         return "—"
     seconds = int(seconds)
     return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _eta_text(p: Progress) -> str:
+    found = p.eta_target()
+    return "—" if found is None else f"{_clock(found[0])} to {p.eta_goal(found[1])}"
 
 
 def _pct(value: float | None, scale: float = 1.0) -> str:
@@ -103,7 +126,7 @@ def summary_table(p: Progress, title: str):
         ("mean reward", "—" if not last or last.mean_reward is None else f"{last.mean_reward:.2f}"),
         ("eval progress", _pct(p.eval_progress)),
         ("elapsed", _clock(p.elapsed())),
-        ("ETA", _clock(p.eta_s())),
+        ("ETA", _eta_text(p)),
     ]
     if p.stage is not None:
         rows.insert(2, ("stage", f"{p.stage.index}/{p.stage.total} {p.stage.name}"))
@@ -118,12 +141,13 @@ def summary_table(p: Progress, title: str):
 
 async def print_events(stream: AsyncIterator[Event], *, progress: Progress, title: str,
                        as_json: bool = False, out=None) -> Progress:
-    """Consume a run's events; JSON lines (no steps, no plain lines) or a live table."""
+    """Consume a run's events; JSON lines (no steps, camera frames or plain lines) or a
+    live table."""
     out = out or sys.stdout
     if as_json:
         async for event in stream:
             progress.fold(event)
-            if not isinstance(event, (Step, LogLine)):
+            if not isinstance(event, (Step, LogLine, CameraFrame)):
                 out.write(json.dumps(event.to_json()) + "\n")
                 out.flush()
         return progress

@@ -200,3 +200,38 @@ def test_tables_on_a_narrow_terminal_fold_instead_of_cutting():
     assert "…" not in text
     joined = "".join(c.strip() for line in text.splitlines() for c in line.split("│")[1:2])
     assert "2022_reinvent_champ_ccw" in joined
+
+
+def test_a_wide_table_on_80_columns_splits_into_parts_that_repeat_the_key_column():
+    import io
+
+    from rich.console import Console
+
+    from drtui.catalog import tracks
+    from drtui.cli import _rows
+    from drtui.terminal import fitted
+
+    header, rows = _rows("tracks", False)
+    rows = [[str(v) for v in row] for row in rows]
+    buffer = io.StringIO()
+    Console(file=buffer, width=80).print(fitted(header, rows, title="drtui tracks",
+                                                ids=("world",), width=80))
+    text = buffer.getvalue()
+    assert "…" not in text and all(len(line) <= 80 for line in text.splitlines())
+    cells = [c.strip() for line in text.splitlines() for c in line.split("│")]
+    for world, track in tracks.catalogue().items():  # whole in every part
+        assert cells.count(world) >= 2 and track.name in cells
+    assert {"length m", "width m", "direction", "waypoints"} <= {
+        c.strip() for line in text.splitlines() for c in line.split("┃")}
+
+
+def test_analyze_in_a_pipe_prints_every_column_whole():
+    log = Path(__file__).parent / "data" / "logs" / "console-robomaker-evaluation-lap1-excerpt.log"
+    out = subprocess.run([sys.executable, "-m", "drtui", "analyze", str(log)],
+                         capture_output=True, text=True, check=True,
+                         env={**os.environ, "COLUMNS": "80"}).stdout
+    assert "…" not in out and "(continued)" not in out  # one table each, however wide
+    episodes = out[out.index("Episodes (last 1)"):].splitlines()
+    assert episodes[2].split() == ["ep", "iter", "w", "start", "steps", "progress", "time",
+                                   "dist", "speed", "reward", "lap", "lap", "s", "status"]
+    assert episodes[4].split()[-1] == "lap_complete"

@@ -174,3 +174,58 @@ def test_drtui_trainer_lines_count_every_car():
     assert [(e.worker, e.progress) for e in ends] == [(0, 4.0), (1, 100.0)]
     it = next(e for e in events if isinstance(e, IterationEnd))
     assert it.episodes == 2 and it.completion_rate == 0.5
+
+
+def test_drtui_trainer_episode_times_and_camera_frames():
+    """Time= is an episode's simulated seconds (a lap time where it completes); a
+    CAMERA_FRAME line becomes a CameraFrame for the monitor, never a listed log line; with
+    emit_steps=False (analysis, tuning) it is dropped."""
+    from drtui.events import CameraFrame, LogLine
+    from drtui.logs.camera import frame_line, frame_pixels
+
+    frame = frame_line(0, 3, 40, 4, 2, bytes(range(0, 240, 30)))
+    raw = [
+        "Training> Name=main_level/agent, Worker=1, Episode=2, Total reward=9.00, Steps=9, "
+        "Training iteration=0, Progress=100.00, Status=lap_complete, Time=12.47",
+        frame,
+        "Testing> Name=main_level/agent, Worker=0, Episode=1, Total reward=148.02, Steps=407, "
+        "Training iteration=13, Progress=100.00, Status=lap_complete, Time=27.07",
+    ]
+    events = parse_lines(raw)
+    ends = [e for e in events if isinstance(e, EpisodeEnd)]
+    assert [(e.phase, e.status, e.time_s) for e in ends] == [
+        ("training", "lap_complete", 12.47), ("evaluation", "lap_complete", 27.07)]
+    frames = [e for e in events if isinstance(e, CameraFrame)]
+    assert len(frames) == 1 and (frames[0].episode, frames[0].step) == (3, 40)
+    assert frame_pixels(frames[0]) == bytes(range(0, 240, 30))
+    assert not [e for e in events if isinstance(e, LogLine) and "CAMERA_FRAME" in e.text]
+    assert not [e for e in parse_lines(raw, emit_steps=False) if isinstance(e, CameraFrame)]
+
+
+def test_headless_json_leaves_out_steps_frames_and_lines_and_the_eta_says_its_goal():
+    import asyncio
+    import io
+    import json
+
+    from rich.console import Console
+
+    from drtui.events import CameraFrame, LogLine
+    from drtui.headless import Progress, print_events, summary_table
+    from drtui.logs.camera import frame_line, parse_frame
+
+    events = [LogLine("hello"), parse_frame(frame_line(0, 1, 2, 2, 1, b"\x00\xff")),
+              EpisodeEnd(1, "training", 3.0, progress=10.0)]
+    assert isinstance(events[1], CameraFrame)
+
+    async def stream():
+        for event in events:
+            yield event
+
+    out = io.StringIO()
+    progress = Progress(started=0.0, max_episodes=10)
+    asyncio.run(print_events(stream(), progress=progress, title="t", as_json=True, out=out))
+    assert [json.loads(line)["event"] for line in out.getvalue().splitlines()] == ["EpisodeEnd"]
+    assert progress.eta_target(60.0) == (540.0, "episodes")
+    text = io.StringIO()
+    Console(file=text, width=120).print(summary_table(progress, "t"))
+    assert "to 10 episodes (term_cond_max_episodes)" in text.getvalue()

@@ -327,7 +327,9 @@ def test_line_chart_tags_each_series_and_shows_a_legend():
     text = line_chart({"reward": [1, 3, 2], "progress": [50, 10, 90]}, 40, 10)
     canvas = line_chart_canvas({"reward": [1, 3, 2], "progress": [50, 10, 90]}, 40, 10)
     assert canvas.layer_mask("series0").any() and canvas.layer_mask("series1").any()
-    assert "■ reward" in text.plain.split("\n")[0] and "■ progress" in text.plain
+    # two series: the first is its line, the second also puts + on its points
+    assert "⠒ reward + progress" in text.plain.split("\n")[0]
+    assert text.plain.count("+") == 1 + 3
     assert len({str(s.style) for s in text.spans}) >= 3  # two series colours and the axis
 
 

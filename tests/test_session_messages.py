@@ -14,7 +14,8 @@ from drtui.session.validate import problems_in
 WRONG_VALUES = ["", "nope", -1, -1e12, 1e12, 1.5, True, [], ["x"], {}, {"x": 1}]
 # what pydantic says when a message is passed through untranslated
 RAW = ("input should", "should have", "after validation", "valid dictionary", "instance of",
-       "value error", "are both", "field required", "extra inputs", "unable to parse")
+       "value error", "are both", "field required", "extra inputs", "unable to parse",
+       "validation error", "assertion failed", "type=", "pydantic")
 
 
 def _leaves(node, path=()):
@@ -61,3 +62,76 @@ def test_the_messages_name_the_rule_and_the_value():
                                  "'HEAD_TO_BOT' (got text 'RACE')")
     assert said["car.sensors"] == ("exactly one camera is allowed; FRONT_FACING_CAMERA, "
                                    "LEFT_CAMERA and STEREO_CAMERAS are 3 cameras")
+
+
+def _model_paths(model, path=()):
+    """Every field of the session's models, sections the starter leaves out included (every
+    backend, research method, worker override, lidar, object position): a path of keys, with
+    0 where a list of sections holds one."""
+    import types
+    import typing
+
+    from pydantic import BaseModel
+
+    for name, info in model.model_fields.items():
+        here = (*path, name)
+        ann = info.annotation
+        union = typing.get_origin(ann) in (typing.Union, types.UnionType)
+        options = typing.get_args(ann) if union else (ann,)
+
+        def model_of(t):
+            return t if isinstance(t, type) and issubclass(t, BaseModel) else None
+
+        nested = [o for o in options if typing.get_origin(o) is not list and model_of(o)]
+        listed = [typing.get_args(o)[0] for o in options if typing.get_origin(o) is list
+                  and typing.get_args(o) and model_of(typing.get_args(o)[0])]
+        if nested:
+            yield from _model_paths(nested[0], here)
+        elif listed:
+            yield from _model_paths(listed[0], (*here, 0))
+        else:
+            yield here
+
+
+def _put(data, path, value):
+    node = data
+    for key, after in zip(path, path[1:]):
+        empty = [] if isinstance(after, int) else {}
+        if isinstance(key, int):
+            while len(node) <= key:
+                node.append(empty)
+            if not isinstance(node[key], type(empty)):
+                node[key] = empty
+        elif not isinstance(node.get(key), type(empty)) or (isinstance(empty, list)
+                                                            and not node[key]):
+            node[key] = node.get(key) if isinstance(node.get(key), type(empty)) else empty
+        node = node[key]
+    if isinstance(path[-1], int):
+        node.append(value)
+    else:
+        node[path[-1]] = value
+
+
+def test_no_raw_validator_wording_for_any_field_of_any_section():
+    """Every field of every section, wrong in every way, the section created where the
+    starter has none (so a missing required key is tried too), and the session rules that
+    span sections (validate.session_problems) seen with it."""
+    from drtui.session.model import Session
+
+    base = to_data(starter("m"))
+    paths = [p for p in _model_paths(Session) if p[0] != "schema_version"]
+    assert len(paths) > 150 and ("workers", 0, "track", "world") in paths
+    assert ("backend", "aws_ec2", "instance_type") in paths
+    seen = set()
+    for path in paths:
+        for value in WRONG_VALUES:
+            data = copy.deepcopy(base)
+            _put(data, path, value)
+            _, problems = problems_in(data)
+            for problem in problems:
+                seen.add(problem.path)
+                text = problem.message.lower()
+                assert problem.message, (path, value)
+                assert not any(raw in text for raw in RAW), (path, value, problem.path,
+                                                             problem.message)
+    assert len(seen) > 100  # the walk really broke rules, all over the session

@@ -96,9 +96,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return 0
     print_report(report, args.episodes)
     if written:
-        from rich.console import Console
+        from drtui.terminal import console
 
-        con = Console(highlight=False)
+        con = console()
         for p in written:
             con.print(f"wrote {p}")
     return 0
@@ -125,9 +125,9 @@ def _compare(args) -> int:
             data["plots"] = [str(p) for p in written]
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return 0
-    from rich.console import Console
+    from drtui.terminal import console
 
-    con = Console(highlight=False)
+    con = console()
     con.print(table_of(table, f"{len(reports)} runs compared"))
     for p in written:
         con.print(f"wrote {p}")
@@ -183,24 +183,31 @@ HEADERS = {  # short headers so the tables fit 80 columns
 }
 
 
-def table_of(df, title: str, columns: list[str] | None = None):
-    from rich.table import Table
+ID_COLUMNS = ("iteration", "episode", "worker")  # repeated in each part of a split table
 
-    cols = [c for c in (columns or list(df.columns)) if c in df.columns]
+
+def table_of(df, title: str, columns: list[str] | None = None, width: int | None = None):
+    """The frame as one table, or as several that each fit the terminal, each repeating the
+    row's ids (iteration, episode, worker); every cell whole (drtui.terminal.fitted)."""
     from rich import box
 
-    t = Table(*(HEADERS.get(str(c), str(c)) for c in cols), title=title, title_justify="left",
-              box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for row in df[cols].itertuples(index=False):
-        t.add_row(*(_cell(v.item() if hasattr(v, "item") else v) for v in row))
-    return t
+    from drtui.terminal import fitted
+
+    cols = [c for c in (columns or list(df.columns)) if c in df.columns]
+    headers = [HEADERS.get(str(c), str(c)) for c in cols]
+    rows = [[_cell(v.item() if hasattr(v, "item") else v) for v in row]
+            for row in df[cols].itertuples(index=False)]
+    ids = tuple(HEADERS.get(c, c) for c in ID_COLUMNS if c in cols)
+    return fitted(headers, rows, title=title, ids=ids, width=width, title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
 
 
 def print_report(report, shown: int = 20) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    con = Console(highlight=False)
+    from drtui.terminal import console
+
+    con = console()
     lo = report.loaded
     steps = len(report.steps) if report.steps is not None else 0  # what the filters kept
     episodes = len(report.episodes)

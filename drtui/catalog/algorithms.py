@@ -109,7 +109,8 @@ HYPERPARAMETERS: dict[str, HyperparameterSpec] = {s.key: s for s in [
     HyperparameterSpec("term_cond_max_episodes", int, _both(1000),
                        "Maximum training episodes before training stops.", 1, 10_000_000),
     HyperparameterSpec("sac_alpha", float, _both(0.2),
-                       "SAC entropy temperature: higher explores more.", 0.0, 1.0),
+                       "SAC entropy temperature: higher explores more.", 0.0, 1.0,
+                       used_by=("sac",)),
 ]}
 
 

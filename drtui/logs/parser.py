@@ -27,12 +27,15 @@ from drtui.events import (
     Step,
     TaskIteration,
 )
+from drtui.logs.camera import TAG as CAMERA_TAG
+from drtui.logs.camera import parse_frame
 
 TRACE_TAG = "SIM_TRACE_LOG:"
 _EPISODE = re.compile(r"(Training|Testing)> Name=[^,]*, Worker=(\d+), Episode=(\d+), "
                       r"Total reward=([-+0-9.eE]+|nan|inf), Steps=(\d+), Training iteration=(\d+)"
                       # drtui's trainer adds these, since it traces only one of its cars
-                      r"(?:, Progress=([-+0-9.eE]+))?(?:, Status=(\w+))?")
+                      r"(?:, Progress=([-+0-9.eE]+))?(?:, Status=(\w+))?"
+                      r"(?:, Time=([0-9.]+))?")  # simulated seconds (drtui's trainer)
 _POLICY = re.compile(r"Policy training> Surrogate loss=([^,]+), KL divergence=([^,]+), "
                      r"Entropy=([^,]+), training epoch=(\d+)(?:, learning_rate=([^,\s]+))?")
 _TASK = re.compile(r"## drtui: task (\d+)/(\d+) (\S+): iteration (\d+), (\d+) episodes, "
@@ -126,6 +129,11 @@ class LogParser:
             self._on_step(step, out)
             return out
         if not line.strip():
+            return out
+        if line.startswith(CAMERA_TAG):  # drawn by the monitor, not listed
+            frame = parse_frame(line) if self.emit_steps else None
+            if frame is not None:
+                out.append(frame)
             return out
         if self.emit_lines:
             out.append(LogLine(line, level_of(line), self.source))
@@ -224,7 +232,7 @@ class LogParser:
         end = EpisodeEnd(episode=episode, phase=phase, reward=reward,
                          iteration=self.iteration + 1, worker=worker,
                          progress=float(m.group(7)) if m.group(7) else None,
-                         status=m.group(8))
+                         status=m.group(8), time_s=float(m.group(9)) if m.group(9) else None)
         if phase == "training":
             self._episodes.append(end)
         out.append(end)

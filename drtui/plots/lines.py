@@ -37,12 +37,41 @@ def _y_range(arrays: list[np.ndarray]) -> tuple[float, float]:
     return lo, hi
 
 
+# how each series looks without colour: the first is the braille line alone, the others
+# also put their symbol on every point (where points are fewer than about one per cell)
+MARKS = ("⠒", "+", "◆", "×", "○", "▲")
+
+
+def series_marks(n_series: int) -> tuple[str, ...]:
+    """Each series' legend symbol: ■ for a chart of one series, else MARKS."""
+    return ("■",) if n_series == 1 else tuple(MARKS[i % len(MARKS)] for i in range(n_series))
+
+
+def legend_entries(names: Sequence[str], marks: Sequence[str], widths: Sequence[int],
+                   short: dict[str, str] | None = None) -> tuple[int, list[str]]:
+    """(which of `widths`, entries) for a legend of "<mark> <name>" entries, one space
+    between: in the first width that takes the full names, else the short ones; else the
+    short ones cut to an equal share of the last width."""
+    short = short or {}
+    for k, width in enumerate(widths):
+        for labels in (list(names), [short.get(n, n) for n in names]):
+            entries = [f"{m} {label}" for m, label in zip(marks, labels)]
+            if sum(map(len, entries)) + len(entries) - 1 <= width:
+                return k, entries
+    share = max(1, (widths[-1] - (len(names) - 1)) // max(1, len(names)) - 2)
+    return len(widths) - 1, [f"{m} {short.get(n, n)[:share]}" for m, n in zip(marks, names)]
+
+
 def line_chart_canvas(series: dict[str, Sequence[float]], width: int, height: int, *,
                       x: Sequence[float] | None = None,
-                      y_range: tuple[float, float] | None = None) -> BrailleCanvas:
+                      y_range: tuple[float, float] | None = None,
+                      short: dict[str, str] | None = None) -> BrailleCanvas:
     """One polyline per series, y labelled with its min and max, x with its first and last
     value (iteration numbers 0..n-1 unless `x` gives them). Axes and a legend appear only
-    where the size leaves room; series are tagged `series0`, `series1`, ... in dict order."""
+    where the size leaves room; series are tagged `series0`, `series1`, ... in dict order.
+    With several series, the second and later also mark their points with a symbol (MARKS),
+    so they are told apart without colour; the legend names each with its symbol, with the
+    `short` names where the full ones do not fit."""
     arrays = [np.asarray(v, dtype=np.float64).ravel() for v in series.values()]
     n = max((len(a) for a in arrays), default=0)
     xs = np.arange(n, dtype=np.float64) if x is None else np.asarray(x, dtype=np.float64)[:n]
@@ -62,13 +91,26 @@ def line_chart_canvas(series: dict[str, Sequence[float]], width: int, height: in
     y0, y1 = 4 * plot_top, 4 * plot_bottom - 1
     x_lo, x_hi = (float(xs[0]), float(xs[-1])) if len(xs) else (0.0, 1.0)
     x_span = (x_hi - x_lo) or 1.0
+    marks = series_marks(len(arrays))
+    points: list[tuple[np.ndarray, np.ndarray, int]] = []
     for i, values in enumerate(arrays):
         if not len(values):
             continue
         px = x0 + (xs[: len(values)] - x_lo) / x_span * (x1 - x0)
-        py = y1 - (values - lo) / (hi - lo) * (y1 - y0)
+        py = np.clip(y1 - (values - lo) / (hi - lo) * (y1 - y0), y0, y1)
         # Values outside a caller's y_range are clipped to the frame rather than dropped.
-        canvas.polyline(px, np.clip(py, y0, y1), series_layer(i))
+        canvas.polyline(px, py, series_layer(i))
+        if i and len(arrays) > 1:
+            points.append((px, py, i))
+    for px, py, i in points:  # over every line, so no later line hides a symbol
+        ok = np.isfinite(py)
+        cols, rows = (px[ok] // 2).astype(np.int64), (py[ok] // 4).astype(np.int64)
+        # more points than cells: one symbol a cell (its last point's), every other cell
+        cells = dict(zip(cols.tolist(), rows.tolist()))
+        step = 2 if len(cells) < len(cols) else 1
+        for k, (col, row) in enumerate(sorted(cells.items())):
+            if k % step == 0:
+                canvas.text(col, row, marks[i], series_layer(i))
 
     if axes:
         y_axis(canvas, label_w, plot_top, plot_bottom - 1,
@@ -78,17 +120,20 @@ def line_chart_canvas(series: dict[str, Sequence[float]], width: int, height: in
         if len(first) + len(last) < width - plot_left:
             canvas.text(width - len(last), height - 1, last, "tick")
     if legend:
-        col = plot_left
-        for i, name in enumerate(series):
-            canvas.text(col, 0, "■ " + name, series_layer(i))
-            col += len(name) + 3
+        # from the plot's left edge, else over the y labels
+        k, entries = legend_entries(list(series), marks, (width - plot_left, width), short)
+        col = (plot_left, 0)[k]
+        for i, entry in enumerate(entries):
+            canvas.text(col, 0, entry, series_layer(i))
+            col += len(entry) + 1
     return canvas
 
 
 def line_chart(series: dict[str, Sequence[float]], width: int, height: int, *,
                x: Sequence[float] | None = None, y_range: tuple[float, float] | None = None,
-               styles: dict[str, str] | None = None) -> Text:
-    canvas = line_chart_canvas(series, width, height, x=x, y_range=y_range)
+               styles: dict[str, str] | None = None,
+               short: dict[str, str] | None = None) -> Text:
+    canvas = line_chart_canvas(series, width, height, x=x, y_range=y_range, short=short)
     return canvas.to_rich_text(default_styles(len(series)) if styles is None else styles)
 
 

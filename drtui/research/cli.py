@@ -164,13 +164,13 @@ def cmd_compress(args: argparse.Namespace) -> int:
 
         sys.stdout.write(json.dumps([asdict(v) for v in variants], indent=2) + "\n")
         return 0
-    from rich.console import Console
-    from rich.table import Table
+    from drtui.terminal import console
+    from drtui.terminal import table as new_table
 
     base = variants[0]
-    table = Table("variant", "size", "zlib", "x smaller", "latency ms", "max |diff|",
-                  "same action", "eval progress", "note", title=f"drtui compress {run.id}",
-                  title_justify="left")
+    table = new_table("variant", "size", "zlib", "x smaller", "latency ms", "max |diff|",
+                      "same action", "eval progress", "note", title=f"drtui compress {run.id}",
+                      title_justify="left", keep=("variant", "size", "eval progress"))
     for v in variants:
         if not v.size_bytes:
             table.add_row(v.name, "—", "—", "—", "—", "—", "—", "—", v.note)
@@ -179,7 +179,12 @@ def cmd_compress(args: argparse.Namespace) -> int:
                       f"{base.zlib_bytes / v.zlib_bytes:.1f}", f"{v.latency_ms:.2f}",
                       f"{v.max_abs_diff:.2g}", f"{v.action_agreement:.0%}",
                       "—" if v.eval_progress is None else f"{v.eval_progress:.1f}%", v.note)
-    Console().print(table)
+    con = console()
+    con.print(table)
+    out = run.path / "compress"
+    written = [out / "report.json"] + [out / f"{v.name}.pt" for v in variants
+                                       if (out / f"{v.name}.pt").is_file()]
+    con.print("wrote " + ", ".join(str(p) for p in written), markup=False)
     return 0
 
 

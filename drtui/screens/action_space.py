@@ -45,6 +45,8 @@ class ActionSpaceStep(WizardStep):
     def __init__(self) -> None:
         super().__init__()
         self._generator: dict[str, Any] = {}  # the generator fields while actions are explicit
+        self._generated: list[dict] = []  # the last valid generator's actions
+        self._stale = False  # the generator's fields are not valid now: those are shown
         self._other: dict[str, dict] = {}  # the other type's last space, to switch back to
 
     def compose_body(self) -> ComposeResult:
@@ -118,9 +120,14 @@ class ActionSpaceStep(WizardStep):
             from drtui.session.actions import Generator
 
             try:
-                return [a.model_dump() for a in Generator(**space["generator"]).actions()]
+                self._generated = [a.model_dump()
+                                   for a in Generator(**space["generator"]).actions()]
+                self._stale = False
             except (ValidationError, TypeError):
-                return []
+                # a value half typed (or cleared): the last valid generator's actions stay
+                # shown, never a flash of 0 actions; the field says what is wrong
+                self._stale = bool(self._generated)
+            return list(self._generated)
         return []
 
     def edit(self, path: str, value: Any) -> None:
@@ -168,7 +175,9 @@ class ActionSpaceStep(WizardStep):
             table.show(actions, broken)
             self._fill_edit_row(table.cursor_row, actions)
             self.query_one("#discrete-note", Static).update(
-                f"{len(actions)} actions from the generator below" if generated else
+                (f"{len(actions)} actions from the generator below"
+                 + (" (its last valid values, until the field being edited is valid)"
+                    if self._stale else "")) if generated else
                 f"{len(actions)} actions · a add · d remove · e edit")
             points = [(float(a["steering_angle"]), float(a["speed"]))
                       for i, a in enumerate(actions) if i not in broken]

@@ -41,9 +41,9 @@ def keys_table(screen: Screen) -> Table:
     rows: dict[tuple, tuple[list[str], object]] = {}  # one row per binding, all its keys
     for key, active in screen.active_bindings.items():
         binding = active.binding
-        # the screen's and the app's keys; a focused widget's own keys (scrolling, menus)
-        # are standard and would drown them
-        if active.node not in (screen, screen.app) or binding.system:
+        # the screen's and the app's keys, and a focused widget's that drtui names (the code
+        # editor's); its standard keys (scrolling, menus) would drown them
+        if binding.system or (active.node not in (screen, screen.app) and not binding.id):
             continue
         if not binding.tooltip:  # Textual's own (focus, copy) are listed once below
             continue

@@ -56,12 +56,21 @@ class ConfirmDialog(ModalScreen[bool]):
 
 
 class MonitorScreen(GuardedScreen):
-    HELP = ("Each tab is a run: its state, iteration, episodes, mean progress, completion "
-            "rate, best evaluation progress, elapsed time and ETA (the earlier of the time "
-            "limit and the episode limit, at the pace so far); per-iteration charts; the track "
-            "with the paths of the last five episodes; and the log (the newest 5,000 lines; "
-            "SIM_TRACE_LOG steps are drawn on the map, not listed). Runs keep training when "
-            "you leave this screen or quit drtui; f6 lists them and reattaches.")
+    HELP = ("Each tab is a run (one run: its name in the header): its state, iteration, "
+            "episodes, elapsed time and ETA, which says what it counts to: the episode limit "
+            "(term_cond_max_episodes) or the time limit, whichever the pace so far reaches "
+            "first, so it can jump while the pace settles; mean progress, the last and best "
+            "lap time (simulated seconds, training or evaluation laps), completion rate and "
+            "best evaluation progress. Evaluation runs the policy greedily (no exploration), "
+            "so it can reach 100% while training episodes, which sample their actions, do "
+            "not; a warm-started policy (a teacher's distillation or a transfer) can do so "
+            "from the first iterations. Then the last episode's reward at each step of car 0; "
+            "per-iteration charts (a chart's second and later series mark their points with "
+            "+ and ◆); the track with the paths of the last five episodes; the camera image "
+            "car 0's policy saw last, in half-block pixels (drtui's trainer sends one every "
+            "2 s); and the log (the newest 5,000 lines, long lines wrapped; SIM_TRACE_LOG "
+            "steps are drawn on the map, not listed). Runs keep training when you leave this "
+            "screen or quit drtui; f6 lists them and reattaches.")
     BINDINGS = [
         Binding("ctrl+x", "stop_run", "Stop run", id="monitor-stop",
                 tooltip="Stop the selected run: it saves a final checkpoint, then ends "
@@ -84,7 +93,6 @@ class MonitorScreen(GuardedScreen):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.sub_title = "monitor"
         self._empty()
         queued, self._queued = self._queued, []
         for args in queued:
@@ -94,9 +102,18 @@ class MonitorScreen(GuardedScreen):
         tabs = self.query(TabbedContent)
         if not tabs:
             return
-        has_runs = tabs.first().tab_count > 0
-        self.query_one("#monitor-empty").display = not has_runs
-        self.query_one(TabbedContent).display = has_runs
+        count = tabs.first().tab_count
+        self.query_one("#monitor-empty").display = not count
+        self.query_one(TabbedContent).display = count > 0
+        # one run: its name in the header instead of a row of one tab (two rows more for it)
+        self.query_one("#monitor-tabs > ContentTabs").display = count > 1
+        self._title()
+
+    def _title(self) -> None:
+        panels = list(self.query(RunPanel))
+        panel = self.panel()
+        self.sub_title = (f"monitor: {panel.run.id}" if len(panels) == 1 and panel
+                          else "monitor")
 
     # --- runs ----------------------------------------------------------------------------
 
@@ -124,6 +141,7 @@ class MonitorScreen(GuardedScreen):
             await tabs.add_pane(TabPane(run.id, panel, id=pid))
             self._empty()
         tabs.active = pid
+        self._title()
         if recorded is not None:
             panel.show_recorded(*recorded)
         elif follow and not panel.following:

@@ -140,6 +140,8 @@ def session_problems(session: Session) -> list[Problem]:
     hp = session.effective_hyperparameters()
     for key, value in hp.items():
         spec = algorithms.HYPERPARAMETERS[key]
+        if algo in algorithms.ALGORITHMS and algo not in spec.used_by:
+            continue  # e.g. sac_alpha in a PPO session: not shown, not used, not checked
         if msg := spec.simapp_problem(value, algo):
             add(f"hyperparameters.{key}", msg)
         elif msg := spec.range_problem(value):

@@ -56,6 +56,7 @@ from typing import TextIO
 import torch
 
 from drtui.errors import DrtuiError, InvalidInput
+from drtui.logs.camera import CAMERA_EVERY_S
 from drtui.sim.env import EpisodeEnd
 from drtui.train import checkpoint as ckpt
 from drtui.train.distill import greedy_laps
@@ -443,6 +444,7 @@ class Trainer:
                                 session.training.best_model_metric)
         cars = None if s.trace_all else [0]
         self.trace = SimTraceLog(self.out, cars)
+        self._camera_at = 0.0  # the next CAMERA_FRAME line (drtui.logs.camera)
         self.csv = SimTraceCsv(metrics / "training-simtrace", cars)
         self.tb = ScalarWriter(self.run_dir / "tb")
         self.elapsed_before = 0.0
@@ -758,6 +760,10 @@ class Trainer:
     def _on_step(self, record) -> None:
         self.trace.write(record)
         self.csv.write(record)
+        now = time.monotonic()
+        if now >= self._camera_at and "camera" in self.env.obs:
+            self._camera_at = now + CAMERA_EVERY_S
+            self._camera_frame(record)
         if self.reward_output is not None:
             self.reward_output.next_step()
 
@@ -768,7 +774,23 @@ class Trainer:
         self.log(f"Training> Name={AGENT}, Worker={end.car}, "
                  f"Episode={self.metrics.episodes + self.episode_offset}, "
                  f"Total reward={end.reward:.2f}, Steps={self.env.total_steps}, "
-                 f"Training iteration={it - 1}, Progress={end.progress:.2f}, Status={end.status}")
+                 f"Training iteration={it - 1}, Progress={end.progress:.2f}, Status={end.status}, "
+                 f"Time={end.end_time - end.start_time:.2f}")
+
+    def _camera_frame(self, record) -> None:
+        """One CAMERA_FRAME line: car 0's newest camera image as its policy sees it (the
+        first channel of a stereo pair), every k-th pixel so it is at most MAX_SIDE wide."""
+        from drtui.logs.camera import frame_line, stride_for
+
+        stored = self.env.obs["camera"][0]  # (frames*C, H, W) uint8, oldest frame first
+        channels = self.adapter.spec["camera"][0]
+        image = stored[stored.shape[0] - channels]
+        k = stride_for(image.shape[1])
+        small = image[::k, ::k].contiguous()
+        height, width = small.shape
+        episode, step = int(record.episode[0]), int(record.steps[0])
+        self.log(frame_line(0, episode, step, width, height,
+                            small.to(torch.uint8).cpu().numpy().tobytes()))
 
     # -- the loop --------------------------------------------------------------------------------
 
@@ -917,7 +939,8 @@ class Trainer:
             self.log(f"Testing> Name={AGENT}, Worker={end.car}, Episode={k}, "
                      f"Total reward={end.reward:.2f}, Steps={end.steps}, "
                      f"Training iteration={max(0, it - 1)}, "
-                     f"Progress={end.progress:.2f}, Status={end.status}")
+                     f"Progress={end.progress:.2f}, Status={end.status}, "
+                     f"Time={end.end_time - end.start_time:.2f}")
         progress = [e.progress for e in results]
         rewards = [e.reward for e in results]
         success = sum(e.status == "lap_complete" for e in results) / len(results)

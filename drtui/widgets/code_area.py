@@ -103,10 +103,27 @@ class CodeArea(TextArea):
     DEFAULT_CSS = """
     CodeArea { height: 1fr; }
     """
+    # f6 opens Runs here too, as everywhere in drtui (TextArea's f6 selected the line, which
+    # moves to ctrl+l): the binding has the app's id, so a keymap that moves Runs moves it
+    # here as well. Help (f1) lists these while the editor has the focus.
     BINDINGS = [
         # tab indents inside the editor, so keyboard users need another way out
         Binding("escape", "leave", "Leave editor", id="code-leave",
                 tooltip="Move the focus out of the editor (tab indents here)."),
+        Binding("f6", "app.runs", "Runs", id="runs", show=False,
+                tooltip="The workspace's training runs: open, resume or stop one."),
+        Binding("ctrl+home", "document_start", "Start of code", id="code-start", show=False,
+                tooltip="Go to the first line of the code."),
+        Binding("ctrl+end", "document_end", "End of code", id="code-end", show=False,
+                tooltip="Go to the end of the code."),
+        Binding("ctrl+shift+home", "document_start(True)", "Select to start", show=False,
+                id="code-select-start", tooltip="Select from the cursor to the start."),
+        Binding("ctrl+shift+end", "document_end(True)", "Select to end", show=False,
+                id="code-select-end", tooltip="Select from the cursor to the end."),
+        Binding("ctrl+l", "select_line", "Select line", id="code-select-line", show=False,
+                tooltip="Select the cursor's line (f6 opens Runs, as everywhere)."),
+        Binding("f7", "select_all", "Select all", id="code-select-all", show=False,
+                tooltip="Select all the code."),
     ]
 
     def __init__(self, text: str = "", *, language: str | None = None,
@@ -131,6 +148,12 @@ class CodeArea(TextArea):
 
     def action_leave(self) -> None:
         self.screen.focus_next()
+
+    def action_document_start(self, select: bool = False) -> None:
+        self.move_cursor((0, 0), select=select)
+
+    def action_document_end(self, select: bool = False) -> None:
+        self.move_cursor(self.document.end, select=select)
 
     def set_code(self, text: str, language: str | None = None) -> None:
         if language is not None:

@@ -9,8 +9,10 @@ warnings also carry a ✗ / ! mark, so nothing relies on colour alone.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 
+from rich.cells import cell_len, set_cell_size
 from rich.highlighter import Highlighter
 from rich.text import Text
 from textual.widgets import Log
@@ -47,9 +49,32 @@ def mark(text: str, level: str) -> str:
     return MARKS.get(level, "") + text
 
 
+WRAP_INDENT = "  "  # a wrapped line's continuation rows start with it
+
+
+def wrap_line(line: str, width: int) -> list[str]:
+    """A log line as rows of at most `width` cells: cut at the last space that leaves a
+    row at least half full, else at the width; continuation rows are indented."""
+    if width < 8 or cell_len(line) <= width:
+        return [line]
+    rows, rest, room = [], line, width
+    while cell_len(rest) > room:
+        cut = set_cell_size(rest, room)
+        head = cut[: cut.rfind(" ") + 1] if cut.rfind(" ") >= room // 2 else cut
+        rows.append(head.rstrip())
+        rest = rest[len(head):].lstrip(" ")
+        room = width - len(WRAP_INDENT)
+    if rest:
+        rows.append(rest)
+    return rows[:1] + [WRAP_INDENT + r for r in rows[1:]]
+
+
 class LogView(Log):
+    """Lines longer than the view wrap onto indented rows (nothing is cut at 80 columns); a
+    resize wraps the kept lines again."""
+
     DEFAULT_CSS = """
-    LogView { height: 1fr; min-height: 3; }
+    LogView { height: 1fr; min-height: 3; overflow-x: hidden; }
     """
 
     def __init__(self, *, max_lines: int = MAX_LINES, flush_s: float = FLUSH_S, **kwargs) -> None:
@@ -57,6 +82,8 @@ class LogView(Log):
         self.highlighter = KindHighlighter()
         self.flush_s = flush_s
         self._pending: list[str] = []
+        self._kept: deque[str] = deque(maxlen=max_lines)  # the lines as pushed, unwrapped
+        self._wrap_width = 0
         self.received = 0  # lines pushed
         self.written = 0  # lines that reached the view (the rest were older than its cap)
         self.batches = 0  # writes to the view
@@ -75,6 +102,11 @@ class LogView(Log):
             self.push(line)
 
     @property
+    def kept(self) -> int:
+        """Log lines kept (before wrapping; line_count counts the rows they wrap onto)."""
+        return len(self._kept)
+
+    @property
     def pending(self) -> int:
         return len(self._pending)
 
@@ -83,6 +115,21 @@ class LogView(Log):
             return
         batch = self._pending[-self.max_lines:]
         self._pending = []
-        self.write_lines(batch)
+        self._kept.extend(batch)
+        self.write_lines(self._wrapped(batch))
         self.written += len(batch)
         self.batches += 1
+
+    def _view_width(self) -> int:
+        return self.scrollable_content_region.width
+
+    def _wrapped(self, lines: list[str]) -> list[str]:
+        width = self._wrap_width = self._view_width()
+        if width < 8 or not any(len(line) > width for line in lines):  # the usual case
+            return lines
+        return [row for line in lines for row in wrap_line(line, width)]
+
+    def on_resize(self) -> None:
+        if self._kept and self._view_width() != self._wrap_width:
+            self.clear()
+            self.write_lines(self._wrapped(list(self._kept)))

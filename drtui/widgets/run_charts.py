@@ -10,6 +10,8 @@ from textual.widget import Widget
 
 CHARTS = (("reward", "mean reward"), ("progress", "progress %"), ("loss", "policy loss"),
           ("entropy", "entropy"))
+# the legend's names where the full ones do not fit (80 columns)
+SHORT = {"progress %": "progress", "completion %": "laps", "eval %": "eval"}
 
 
 class Chart(Widget):
@@ -40,7 +42,7 @@ class Chart(Widget):
             return Text("")
         from drtui.plots.lines import line_chart
 
-        return line_chart(self.series, width, height, x=self.x)
+        return line_chart(self.series, width, height, x=self.x, short=SHORT)
 
 
 class RunCharts(Grid):

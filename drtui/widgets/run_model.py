@@ -54,12 +54,19 @@ class RunModel:
     eval_progress: dict[int, float] = field(default_factory=dict)  # by iteration
     paths: deque = field(default_factory=lambda: deque(maxlen=PATHS_KEPT))
     cost: ev.Cost | None = None
+    last_lap_s: float | None = None  # the last lap any car completed (sim seconds)
+    best_lap_s: float | None = None
+    step_rewards: list[float] = field(default_factory=list)  # the traced car's episode so far
+    last_episode_rewards: list[float] = field(default_factory=list)  # its last whole episode
+    camera: ev.CameraFrame | None = None  # what the traced car's policy saw last
+    warm_start: str | None = None  # "teacher" | "transfer": the policy did not start fresh
     ended_at: float | None = None
     error: str | None = None
     # bumped when what a widget draws changes, so each redraws only then
     charts_version: int = 0
     track_version: int = 0
     status_version: int = 0
+    camera_version: int = 0
     _episode_key: tuple[int, int] | None = None
 
     @classmethod
@@ -98,6 +105,8 @@ class RunModel:
                          if status in ENDED else None)
         self.host = str(state.get("host", "") or self.host)
         self.error = state.get("error") if status == "failed" else None
+        if state.get("transfer"):
+            self.warm_start = "transfer"
         self.status_version += 1
 
     # --- folding ---------------------------------------------------------------------------
@@ -111,8 +120,25 @@ class RunModel:
                 self.paths.append([])
             self.paths[-1].append((event.x, event.y))
             self.track_version += 1
+            if event.steps <= 1:
+                self.step_rewards = []
+            self.step_rewards.append(event.reward)
+            if event.done:
+                self.last_episode_rewards, self.step_rewards = self.step_rewards, []
+                self.status_version += 1
+        elif isinstance(event, ev.CameraFrame):
+            self.camera = event
+            self.camera_version += 1
         elif isinstance(event, ev.EpisodeEnd):
+            if event.status == "lap_complete" and event.time_s:  # training or evaluation
+                self.last_lap_s = event.time_s
+                self.best_lap_s = min(self.best_lap_s or math.inf, event.time_s)
             self.status_version += 1
+        elif isinstance(event, ev.LogLine):
+            warm = warm_start_of(event.text)
+            if warm:
+                self.warm_start = warm
+                self.status_version += 1
         elif isinstance(event, ev.IterationEnd):
             self.iterations.append(event.iteration)
             self.reward.append(_num(event.mean_reward))
@@ -171,6 +197,20 @@ class RunModel:
     def eta(self, now: float) -> float | None:
         return None if self.ended_at else self.progress.eta_s(now)
 
+    def eta_target(self, now: float) -> tuple[float, str] | None:
+        return None if self.ended_at else self.progress.eta_target(now)
+
+
+WARM_STARTS = (("## drtui: camera warm start", "teacher"), ("## drtui: transfer from", "transfer"))
+
+
+def warm_start_of(text: str) -> str | None:
+    """The kind of warm start a trainer log line announces, if any."""
+    for prefix, kind in WARM_STARTS:
+        if text.startswith(prefix):
+            return kind
+    return None
+
 
 def _num(value: float | None, scale: float = 1.0) -> float:
     return math.nan if value is None else value * scale
@@ -183,6 +223,7 @@ def load_history(run, model: RunModel, *, keep_lines: int = LOG_KEPT) -> list[st
     older ones cannot reach the map or the log view anyway."""
     path: Path = run.events_path
     steps: deque[str] = deque(maxlen=4000)
+    camera: str | None = None
     lines: deque[str] = deque(maxlen=keep_lines)
     try:
         fh = open(path, encoding="utf-8")  # noqa: SIM115 - the with below closes it
@@ -193,8 +234,17 @@ def load_history(run, model: RunModel, *, keep_lines: int = LOG_KEPT) -> list[st
             if raw.startswith('{"event": "Step"'):
                 steps.append(raw)
                 continue
+            if raw.startswith('{"event": "CameraFrame"'):
+                camera = raw  # only the newest is drawn
+                continue
             if raw.startswith('{"event": "LogLine"'):
                 lines.append(raw)
+                if "## drtui: " in raw:  # a warm start line, far back in a long run
+                    try:
+                        warm = warm_start_of(json.loads(raw).get("text", ""))
+                    except (json.JSONDecodeError, AttributeError):
+                        warm = None
+                    model.warm_start = warm or model.warm_start
                 continue
             try:
                 event = event_from_json(json.loads(raw))
@@ -202,7 +252,7 @@ def load_history(run, model: RunModel, *, keep_lines: int = LOG_KEPT) -> list[st
                 continue  # a torn last line of a killed follower
             if event is not None and not isinstance(event, ev.LogLine):
                 model.fold(event)
-    for raw in steps:
+    for raw in [*steps, *([camera] if camera else [])]:
         try:
             event = event_from_json(json.loads(raw))
         except json.JSONDecodeError:

@@ -20,8 +20,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 
+from drtui.plots.lines import sparkline
 from drtui.textsafe import printable
 from drtui.widgets.log_view import LogView, mark
+from drtui.widgets.run_camera import RunCamera
 from drtui.widgets.run_charts import RunCharts
 from drtui.widgets.run_model import RunModel, load_history
 from drtui.widgets.run_track import RunTrack
@@ -78,59 +80,134 @@ def _pct(value: float | None, scale: float = 1.0) -> str:
     return "—" if value is None else f"{value * scale:.1f}%"
 
 
-def status_text(model: RunModel, now: float) -> Text:
-    """Two lines: state and counters with time; learning figures, backend and cost."""
+def lap_text(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds:.2f}s"
+
+
+# best eval is a greedy run: no exploration, so it can pass the training progress (which
+# samples actions); a warm-started policy (a teacher's distillation, a transfer) can finish
+# laps before training episodes do
+EVAL_NOTES = {
+    "cold": ("best eval: the policy's greedy laps, no exploration", "eval: no exploration"),
+    "warm": ("best eval: greedy laps of a warm-started policy", "eval: warm start, greedy"),
+}
+
+
+# a part of the status line: its key, then its value from the longest form to the shortest
+Part = tuple[str, tuple[str, ...], str]
+
+
+def status_parts(model: RunModel, now: float) -> list[list[Part]]:
+    """The status line's parts in groups; each group starts a line."""
     p = model.progress
     last = p.last
     state = printable(p.status)  # state.json and the log are not drtui's to trust
-    text = Text(no_wrap=True, overflow="ellipsis")
     style = {"failed": "bold red", "finished": "bold green", "running": "bold",
              "stopped": "yellow"}.get(state, "")
-    text.append(f"{STATUS_MARKS.get(state, '?')} {state}", style=style)
-    for key, value in (("iteration", str(p.iteration)), ("episodes", str(p.episodes)),
-                       ("elapsed", clock_text(model.elapsed(now))),
-                       ("ETA", clock_text(model.eta(now)))):
-        text.append(f"  {key} ", style="dim")
-        text.append(value, style="bold")
-    text.append("\n")
-    parts = [("progress", _pct(last.mean_progress if last else None)),
-             ("completion", _pct(last.completion_rate if last else None, 100.0)),
-             ("best eval", _pct(p.best_eval_progress))]
+    eta = clock_text(model.eta(now))
+    target = model.eta_target(now)
+    etas = (eta,) if target is None else (
+        f"{eta} to {p.eta_goal(target[1])}", f"{eta} to {p.eta_goal(target[1], short=True)}",
+        f"{eta} to {p.eta_goal(target[1], shortest=True)}", eta)
+    first: list[Part] = [("", (f"{STATUS_MARKS.get(state, '?')} {state}",), style),
+                         ("iteration", (str(p.iteration),), "bold"),
+                         ("episodes", (str(p.episodes),), "bold"),
+                         ("elapsed", (clock_text(model.elapsed(now)),), "bold"),
+                         ("ETA", etas, "bold")]
+    best = _pct(p.best_eval_progress)
+    second: list[Part] = [
+        ("progress", (_pct(last.mean_progress if last else None),), "bold"),
+        ("lap", (lap_text(model.last_lap_s),), "bold"),
+        ("best lap", (lap_text(model.best_lap_s),), "bold"),
+        ("completion", (_pct(last.completion_rate if last else None, 100.0),), "bold"),
+        ("best eval", (best,), "bold")]
     if p.stage is not None:  # curriculum
-        parts.insert(0, ("stage", printable(f"{p.stage.index}/{p.stage.total} {p.stage.name}")))
+        second.insert(0, ("stage", (printable(f"{p.stage.index}/{p.stage.total} "
+                                              f"{p.stage.name}"),), "bold"))
     if p.tasks:  # multi-task: each world's last mean progress
-        parts.append(("tasks", printable(" ".join(f"{name}={_pct(v)}"
-                                                  for name, v in p.tasks.items()))))
+        second.append(("tasks", (printable(" ".join(f"{name}={_pct(v)}"
+                                                    for name, v in p.tasks.items())),), "bold"))
     if model.provider and (model.provider != "local" or model.runner != "embedded"):
         where = f"{model.provider}/{model.runner}" + (f" on {model.host}" if model.host else "")
-        parts.append(("backend", printable(where)))
+        second.append(("backend", (printable(where),), "bold"))
     if model.cost is not None:
-        parts.append(("cost", f"${model.cost.dollars:.2f} (${model.cost.per_hour:.2f}/h)"))
-    for i, (key, value) in enumerate(parts):
-        text.append(("  " if i else "") + f"{key} ", style="dim")
-        text.append(value, style="bold")
+        second.append(("cost", (f"${model.cost.dollars:.2f} (${model.cost.per_hour:.2f}/h)",),
+                       "bold"))
+    third: list[Part] = []
+    rewards = model.last_episode_rewards
+    if rewards:
+        mean = sum(rewards) / len(rewards)
+        spark = sparkline(rewards, 20)
+        third.append(("last episode reward/step", (f"{spark} mean {mean:.3g}",
+                                                   sparkline(rewards, 12)), "green"))
+    if p.best_eval_progress is not None:  # why it can be far above the training progress
+        why = EVAL_NOTES["warm" if model.warm_start else "cold"]
+        third.append(("", (*why, ""), "dim italic"))
+    if rewards:
+        third.append(("", (f"({len(rewards)} steps)", ""), "dim"))
     if state == "failed" and model.error:
-        text.append(f"  ✗ {printable(model.error)}", style="red")
+        third.append(("", (f"✗ {printable(model.error)}",), "red"))
+    return [group for group in (first, second, third) if group]
+
+
+def flow(groups: list[list[Part]], width: int | None) -> list[Text]:
+    """The parts laid out in lines of at most `width` cells: each group starts a line, a part
+    takes its longest form that fits on the line, else moves to the next one whole."""
+    lines: list[Text] = []
+    for group in groups:
+        line = Text()
+        for key, forms, style in group:
+            label = f"{key} " if key else ""
+            sep = "  " if line.plain else ""
+            room = None if width is None else width - line.cell_len - len(sep) - len(label)
+            fits = [f for f in forms if room is None or len(f) <= room]
+            if not fits and line.plain and forms[-1]:  # a new line for it, whole
+                lines.append(line)
+                line, sep = Text(), ""
+                room = width - len(label)
+                fits = [f for f in forms if len(f) <= room]
+            value = fits[0] if fits else forms[-1]
+            if not value:  # an optional part with no room
+                continue
+            line.append(sep + label, style="dim")
+            line.append(value, style=style)
+        lines.append(line)
+    return lines
+
+
+def status_text(model: RunModel, now: float, width: int | None = None) -> Text:
+    """State and counters with time and ETA (what it counts to); learning figures with lap
+    times; the last episode's reward per step, each group on its own line(s)."""
+    text = Text("\n").join(flow(status_parts(model, now), width))
+    text.no_wrap, text.overflow = True, "ellipsis"
     return text
 
 
 class RunStatus(Widget):
-    """Two fixed lines: a repaint of this widget alone, never a relayout of the screen."""
+    """The status lines, laid out for the widget's width: a repaint of this widget alone,
+    and a relayout only when the number of lines changes."""
 
     DEFAULT_CSS = """
-    RunStatus { height: 2; padding: 0 1; background: $boost; }
+    RunStatus { height: auto; padding: 0 1; background: $boost; }
     """
 
-    def __init__(self, text: Text, **kwargs) -> None:
+    def __init__(self, model: RunModel, now: float, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.text = text
+        self.model, self.now = model, now
+        self._lines = 0  # as last laid out
 
-    def update(self, text: Text) -> None:
-        self.text = text
-        self.refresh()
+    def update(self, model: RunModel, now: float) -> None:
+        self.model, self.now = model, now
+        lines = len(self.render().plain.split("\n"))
+        self.refresh(layout=lines != self._lines)
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        self._lines = len(flow(status_parts(self.model, self.now), width))
+        return self._lines
 
     def render(self) -> Text:
-        return self.text
+        width = self.content_size.width or None
+        return status_text(self.model, self.now, width)
 
 
 class RunPanel(Vertical):
@@ -141,8 +218,10 @@ class RunPanel(Vertical):
     RunPanel { height: 1fr; }
     RunPanel #run-top { height: 2fr; min-height: 8; }
     RunPanel RunCharts { width: 2fr; }
-    RunPanel RunTrack {
-        width: 1fr; border: round $border-blurred; border-title-color: $text-muted;
+    RunPanel #run-side { width: 1fr; }
+    RunPanel RunTrack, RunPanel RunCamera {
+        border: round $border-blurred; border-title-color: $text-muted;
+        border-subtitle-color: $text-muted;
     }
     RunPanel LogView { height: 1fr; border-top: solid $border-blurred; }
     """
@@ -159,14 +238,19 @@ class RunPanel(Vertical):
         self._drawn = (-1, -1, -1)
         self._drawn_clock = ""
         self._track_drawn_at = 0.0
+        self._camera_drawn = -1
 
     def compose(self) -> ComposeResult:
-        yield RunStatus(status_text(self.model, self.clock()), id="run-status")
+        yield RunStatus(self.model, self.clock(), id="run-status")
         with Horizontal(id="run-top"):
             yield RunCharts(id="run-charts")
-            track = RunTrack(id="run-track")
-            track.border_title = f"last {self.model.paths.maxlen} episodes"
-            yield track
+            with Vertical(id="run-side"):
+                track = RunTrack(id="run-track")
+                track.border_title = f"last {self.model.paths.maxlen} episodes"
+                yield track
+                camera = RunCamera(id="run-camera")
+                camera.border_title = "car 0 camera"
+                yield camera
         yield LogView(id="run-log")
 
     def on_mount(self) -> None:
@@ -256,7 +340,7 @@ class RunPanel(Vertical):
         now = self.clock()
         clock = f"{clock_text(m.elapsed(now))} {clock_text(m.eta(now))}"
         if status != drawn[2] or clock != self._drawn_clock:
-            self.query_one(RunStatus).update(status_text(m, now))
+            self.query_one(RunStatus).update(m, now)
             self._drawn_clock = clock
         if charts != drawn[0]:
             self.query_one(RunCharts).update_from(m)
@@ -268,6 +352,9 @@ class RunPanel(Vertical):
                 self.query_one(RunTrack).set_path(m.track_path())
                 self._track_drawn_at = time.monotonic()
         self._drawn = (charts, track, status)
+        if m.camera_version != self._camera_drawn:
+            self.query_one(RunCamera).set_frame(m.camera)
+            self._camera_drawn = m.camera_version
 
     def stop(self) -> None:
         self.run_worker(self._stop(), group="stop", exclusive=True, exit_on_error=False,

@@ -54,3 +54,18 @@ def test_cli_json_and_bad_input(trained_run, capsys):
     assert main(["--workspace", str(workspace), "compress", trained_run.id,
                  "--sparsity", "1.5"]) == 2
     assert "--sparsity" in capsys.readouterr().err
+
+
+def test_cli_table_in_a_pipe_is_whole_and_says_where_it_wrote(trained_run, capsys):
+    workspace = trained_run.path.parent.parent
+    assert main(["--workspace", str(workspace), "compress", trained_run.id, "--laps",
+                 "0"]) == 0
+    out = capsys.readouterr().out  # not a terminal: every column whole, nothing cut
+    assert "…" not in out
+    for name in ("float32", "dynamic-int8", "static-int8", "prune-50", "eval progress",
+                 "same action", "note"):
+        assert name in out, name
+    wrote = next(line for line in out.splitlines() if line.startswith("wrote "))
+    folder = trained_run.path / "compress"
+    assert str(folder / "report.json") in wrote and str(folder / "float32.pt") in wrote
+    assert all((folder / f"{n}.pt").is_file() for n in ("float32", "dynamic-int8"))

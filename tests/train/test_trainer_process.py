@@ -22,8 +22,16 @@ torch = pytest.importorskip("torch")
 from tiny_session import tiny_session  # noqa: E402
 from train_helpers import FAST, train_in_process  # noqa: E402
 
-from drtui.events import Checkpoint, EvaluationEnd, IterationEnd, PolicyUpdate  # noqa: E402
+from drtui.events import (  # noqa: E402
+    CameraFrame,
+    Checkpoint,
+    EvaluationEnd,
+    IterationEnd,
+    LogLine,
+    PolicyUpdate,
+)
 from drtui.files import render  # noqa: E402
+from drtui.logs.camera import frame_pixels  # noqa: E402
 from drtui.logs.parser import parse_lines  # noqa: E402
 from drtui.runstore import store  # noqa: E402
 from drtui.session.starter import starter  # noqa: E402
@@ -222,6 +230,15 @@ def test_the_log_is_deepracer_format(trained):
     assert all(e.total_steps and e.policy_loss is not None for e in ends)
     policy_lines = [ln for ln in lines if ln.startswith("Policy training>")]
     assert len(policy_lines) == 2 * 2  # num_epochs lines per iteration
+    # the camera car 0's policy sees, now and then, as a frame the monitor draws (not listed)
+    frames = [e for e in events if isinstance(e, CameraFrame)]
+    assert frames and not any(isinstance(e, LogLine) and e.text.startswith("CAMERA_FRAME:")
+                              for e in events)
+    frame = frames[0]
+    assert (frame.car, frame.width, frame.height) == (0, 48, 36)  # DRTUI_CAMERA_SIZE 48x36
+    pixels = frame_pixels(frame)
+    assert len(pixels) == 48 * 36 and len(set(pixels)) > 8  # a picture, not a flat grey
+    assert len(frames) <= 2 + len(traces) // 50  # low rate: one every couple of seconds
 
 
 def test_evaluate_writes_deepracer_metrics_and_a_picture(trained):
