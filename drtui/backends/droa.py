@@ -29,11 +29,12 @@ from drtui.backends.base import Chunk, CommandResult, Host, Provider, Runner
 from drtui.backends.local import read_lines_from
 from drtui.errors import DrtuiError, InvalidInput
 from drtui.fsio import atomic_write
+from drtui.logs import protocol
 from drtui.runstore.store import Run
 from drtui.session.runner_rules import droa_problems as session_problems
 from drtui.session.runner_rules import droa_track_config as track_config
 
-STATUS_TAG, METRIC_TAG = "DROA_STATUS ", "DROA_METRIC "
+STATUS_TAG, METRIC_TAG = protocol.DROA_STATUS, protocol.DROA_METRIC
 # training job statuses (JobStatus in the solution's model.smithy) that are not over yet
 ACTIVE_JOB = ("QUEUED", "INITIALIZING", "IN_PROGRESS", "STOPPING")
 _JOB_STATE = {"QUEUED": "starting", "INITIALIZING": "starting", "IN_PROGRESS": "running",

@@ -29,29 +29,24 @@ from drtui.events import (
 )
 from drtui.logs.camera import TAG as CAMERA_TAG
 from drtui.logs.camera import parse_frame
+from drtui.logs.protocol import (
+    CHECKPOINT,
+    DROA_METRIC,
+    DROA_STATUS,
+    EPISODE,
+    EVAL_DONE,
+    EVAL_PROGRESS,
+    EVAL_START_MARK,
+    POLICY,
+    RESUMED,
+    STAGE,
+    TASK,
+    TRACE_TAG,
+)
 
-TRACE_TAG = "SIM_TRACE_LOG:"
-_EPISODE = re.compile(r"(Training|Testing)> Name=[^,]*, Worker=(\d+), Episode=(\d+), "
-                      r"Total reward=([-+0-9.eE]+|nan|inf), Steps=(\d+), Training iteration=(\d+)"
-                      # drtui's trainer adds these, since it traces only one of its cars
-                      r"(?:, Progress=([-+0-9.eE]+))?(?:, Status=(\w+))?"
-                      r"(?:, Time=([0-9.]+))?")  # simulated seconds (drtui's trainer)
-_POLICY = re.compile(r"Policy training> Surrogate loss=([^,]+), KL divergence=([^,]+), "
-                     r"Entropy=([^,]+), training epoch=(\d+)(?:, learning_rate=([^,\s]+))?")
-_TASK = re.compile(r"## drtui: task (\d+)/(\d+) (\S+): iteration (\d+), (\d+) episodes, "
-                   r"mean progress ([-0-9.]+)%, laps ([-0-9.]+), mean reward ([-+0-9.eE]+|-)")
-_STAGE = re.compile(r'curriculum stage (\d+)/(\d+) "([^"]*)": (.*)')
-_CHECKPOINT = re.compile(r"Checkpoint> Saving in path=\['?[^\]]*?(\d+)_Step-(\d+)\.ckpt")
-_EVAL_DONE = re.compile(r"Finished evaluation phase\. Success rate = ([-+0-9.eE]+), "
-                        r"Avg Total Reward = ([-+0-9.eE]+|nan)")
-_RESUMED = re.compile(r"^Resuming from checkpoint (\d+)_Step-(\d+)\.ckpt: iteration (\d+) complete")
-_EVAL_PROGRESS = re.compile(r"Evaluation episode progress: \[([^\]]*)\]")
 _LEVEL = (("error", re.compile(r"\b(ERROR|Error|Traceback|Exception|FAILED|failed)\b")),
           ("warning", re.compile(r"\b(WARNING|Warning|WARN|RuntimeWarning|timed out)\b")))
 _TRUE = "True"
-# DeepRacer on AWS has no log stream: its runner writes what it polls as these lines
-# (drtui/backends/droa.py): a status change, or one training metrics record (an episode).
-_DROA_STATUS, _DROA_METRIC = "DROA_STATUS ", "DROA_METRIC "
 
 
 def parse_step(line: str, worker: int = 0) -> Step | None:
@@ -137,14 +132,14 @@ class LogParser:
             return out
         if self.emit_lines:
             out.append(LogLine(line, level_of(line), self.source))
-        if line.startswith(("DROA_STATUS ", "DROA_METRIC ")):
+        if line.startswith((DROA_STATUS, DROA_METRIC)):
             self._on_droa(line, out)
         elif "> Name=" in line:
-            m = _EPISODE.search(line)
+            m = EPISODE.search(line)
             if m:
                 self._on_episode_line(m, out)
         elif line.startswith("Policy training>") or "Policy training>" in line:
-            m = _POLICY.search(line)
+            m = POLICY.search(line)
             if m:
                 lr = float(m.group(5)) if m.group(5) else None
                 update = PolicyUpdate(int(m.group(4)), float(m.group(1)), float(m.group(2)),
@@ -152,7 +147,7 @@ class LogParser:
                 self._updates.append(update)
                 out.append(update)
         elif "Checkpoint> Saving" in line:
-            m = _CHECKPOINT.search(line)
+            m = CHECKPOINT.search(line)
             if m:
                 self._seen_checkpoint = True
                 number, steps = int(m.group(1)), int(m.group(2))
@@ -160,34 +155,34 @@ class LogParser:
                 if number >= 1 and (self._episodes or self._updates):
                     out.append(self._close_iteration(number, steps))
         elif line.startswith("Resuming from checkpoint"):
-            m = _RESUMED.search(line)
+            m = RESUMED.search(line)
             if m:
                 self._on_resume(int(m.group(3)), int(m.group(2)), out)
         elif line.startswith("## drtui: task "):
-            m = _TASK.search(line)
+            m = TASK.search(line)
             if m:
                 num = lambda v: None if v == "-" else float(v)  # noqa: E731
                 out.append(TaskIteration(int(m.group(4)), int(m.group(1)), int(m.group(2)),
                                          m.group(3), int(m.group(5)), num(m.group(6)),
                                          num(m.group(7)), num(m.group(8))))
         elif "## drtui: curriculum stage" in line:
-            m = _STAGE.search(line)
+            m = STAGE.search(line)
             if m:
                 out.append(StageChange(int(m.group(1)), int(m.group(2)), m.group(3),
                                        m.group(4)))
-        elif "Starting evaluation phase" in line:
+        elif EVAL_START_MARK in line:
             if not self._seen_checkpoint and self._episodes:
                 out.append(self._close_iteration(self.iteration + 1, None))
             self._eval = EvaluationEnd()
         elif "Finished evaluation phase" in line:
-            m = _EVAL_DONE.search(line)
+            m = EVAL_DONE.search(line)
             ev = self._eval or EvaluationEnd()
             if m:
                 ev.success_rate, ev.mean_reward = float(m.group(1)), float(m.group(2))
             out.append(ev)
             self._eval = None
         elif "[BestModelSelection]" in line and "Evaluation episode progress:" in line:
-            m = _EVAL_PROGRESS.search(line)
+            m = EVAL_PROGRESS.search(line)
             if m:
                 values = [float(v) for v in m.group(1).split(",") if v.strip()]
                 if values:
@@ -260,7 +255,7 @@ class LogParser:
             return
         if not isinstance(data, dict):
             return
-        if line.startswith(_DROA_STATUS):
+        if line.startswith(DROA_STATUS):
             self._flush_droa_eval(out)
             message = " ".join(f"{k} {data[k]}" for k in ("status", "trainingStatus", "message")
                                if data.get(k))

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from drtui.logs import protocol
+
 
 @dataclass
 class CurriculumState:
@@ -75,8 +77,8 @@ class Curriculum:
             parts.append(f"max speed {stage.max_speed:g} m/s")
         if stage.reward_params:
             parts.append("reward " + " ".join(f"{k}={v}" for k, v in stage.reward_params.items()))
-        return (f"## drtui: curriculum stage {self.state.index + 1}/{self.total} "
-                f"\"{stage.name}\": " + ", ".join(parts))
+        return protocol.stage_line(self.state.index + 1, self.total, stage.name,
+                                   ", ".join(parts))
 
     def state_dict(self) -> dict:
         return {"index": self.state.index, "streak": self.state.streak}

@@ -56,6 +56,7 @@ from typing import TextIO
 import torch
 
 from drtui.errors import DrtuiError, InvalidInput
+from drtui.logs import protocol
 from drtui.logs.camera import CAMERA_EVERY_S
 from drtui.sim.env import EpisodeEnd
 from drtui.train import checkpoint as ckpt
@@ -69,7 +70,6 @@ from drtui.train.obs import (
 )
 from drtui.train.rollout import StopTraining, TrainEnv
 
-AGENT = "main_level/agent"
 DEFAULT_CARS, DEFAULT_CAMERA_CARS = 16, 8
 EPISODE_LIMIT_LAPS = 2.0  # step limit of an episode: two laps' worth at the slowest speed
 
@@ -233,8 +233,6 @@ def _iteration_of(entry: dict) -> int:
 def _last_logged_episode(log: Path, window: int = 8 << 20) -> int:
     """The highest Episode= of the Training> lines near the log's end (a killed iteration's
     episodes were printed; a resume numbers on after them, never repeats them)."""
-    import re
-
     try:
         with open(log, "rb") as fh:
             fh.seek(0, os.SEEK_END)
@@ -243,7 +241,7 @@ def _last_logged_episode(log: Path, window: int = 8 << 20) -> int:
             tail = fh.read(window).decode("utf-8", errors="replace")
     except OSError:
         return 0
-    numbers = re.findall(r"^Training> Name=[^,]*, Worker=\d+, Episode=(\d+),", tail, re.M)
+    numbers = protocol.TRAINING_EPISODE.findall(tail)
     return max(map(int, numbers), default=0)
 
 
@@ -389,8 +387,7 @@ class Trainer:
                "done": "iteration limit reached"}.get(reason, reason)
         if hasattr(self, "csv") and getattr(self, "_partial_csv", None) is not None:
             self._partial_csv.unlink(missing_ok=True)  # an abandoned iteration's steps
-        self.log(f"## agent: Training ended ({why}) after {self.iteration} iterations; "
-                 f"last checkpoint {name}")
+        self.log(protocol.training_ended_line(why, self.iteration, name))
         status = "stopped" if reason == "stopped" else "finished"
         self._state(status=status, iteration=self.iteration, ended=time.time())
         return 0
@@ -670,7 +667,7 @@ class Trainer:
         index["last_checkpoint"] = ckpt.index_entry(self.last_name, self.iteration, None, "last.pt")
         index.setdefault("best_checkpoint", None)
         ckpt.write_index(self.run_dir, index)
-        self.log(f"Checkpoint> Saving in path=['./checkpoint/agent/{self.last_name}']")
+        self.log(protocol.checkpoint_line(self.last_name))
 
     def _transfer(self) -> None:
         """[research.transfer]: start from another run's weights, or from a DRfC model's
@@ -752,8 +749,7 @@ class Trainer:
         self.best = ckpt.read_index(self.run_dir).get("best_checkpoint")  # checked entries
         self.episode_offset = max(0, _last_logged_episode(self.run_dir / "logs" / "trainer.log")
                                   - self.metrics.episodes)
-        self.log(f"Resuming from checkpoint {self.last_name}: iteration {self.iteration} "
-                 f"complete, training continues with iteration {self.iteration + 1}")
+        self.log(protocol.resumed_line(self.last_name, self.iteration))
 
     # -- hooks ---------------------------------------------------------------------------------
 
@@ -771,11 +767,10 @@ class Trainer:
         it = self.iteration + 1
         self.iter_ends.append(end)
         self.metrics.add(end, "training", it)
-        self.log(f"Training> Name={AGENT}, Worker={end.car}, "
-                 f"Episode={self.metrics.episodes + self.episode_offset}, "
-                 f"Total reward={end.reward:.2f}, Steps={self.env.total_steps}, "
-                 f"Training iteration={it - 1}, Progress={end.progress:.2f}, Status={end.status}, "
-                 f"Time={end.end_time - end.start_time:.2f}")
+        self.log(protocol.episode_line("training", end.car,
+                                       self.metrics.episodes + self.episode_offset, end.reward,
+                                       self.env.total_steps, it - 1, end.progress, end.status,
+                                       end.end_time - end.start_time))
 
     def _camera_frame(self, record) -> None:
         """One CAMERA_FRAME line: car 0's newest camera image as its policy sees it (the
@@ -848,9 +843,8 @@ class Trainer:
         epochs = self.algo.update(batch)
         del batch
         for e in epochs:
-            self.log(f"Policy training> Surrogate loss={e['loss']}, KL divergence={e['kl']}, "
-                     f"Entropy={e['entropy']}, training epoch={e['epoch']}, "
-                     f"learning_rate={e['learning_rate']}")
+            self.log(protocol.policy_line(e["loss"], e["kl"], e["entropy"], e["epoch"],
+                                          e["learning_rate"]))
         self.csv.close()
         self._partial_csv = None
         self.iteration = it
@@ -888,9 +882,8 @@ class Trainer:
             progress, _ = _mean_std([e.progress for e in ends])
             reward, _ = _mean_std([e.reward for e in ends])
             laps = sum(e.status == "lap_complete" for e in ends) / len(ends) if ends else None
-            self.log(f"## drtui: task {k + 1}/{total} {name}: iteration {it}, {len(ends)} "
-                     f"episodes, mean progress {_fmt(progress, 2)}%, laps {_fmt(laps, 3)}, "
-                     f"mean reward {_fmt(reward, 3)}")
+            self.log(protocol.task_line(k + 1, total, name, it, len(ends), progress, laps,
+                                        reward))
             self.tb.add_scalars(it, {f"task{k + 1}/mean_progress": progress,
                                      f"task{k + 1}/completion_rate": laps,
                                      f"task{k + 1}/mean_reward": reward})
@@ -931,23 +924,19 @@ class Trainer:
         """min_eval_trials greedy episodes, one per eval car, from start lines spread over the
         lap; picks the best checkpoint by training.best_model_metric."""
         sim, adapter = self.eval_sim, self.eval_adapter
-        self.log("## agent: Starting evaluation phase")
+        self.log(protocol.EVAL_START)
         results = greedy_laps(sim, adapter, lambda obs: self.algo.act(obs, greedy=True),
                               should_stop=self._should_stop)
         for k, end in enumerate(results, 1):
             self.metrics.add(end, "evaluation", it)
-            self.log(f"Testing> Name={AGENT}, Worker={end.car}, Episode={k}, "
-                     f"Total reward={end.reward:.2f}, Steps={end.steps}, "
-                     f"Training iteration={max(0, it - 1)}, "
-                     f"Progress={end.progress:.2f}, Status={end.status}, "
-                     f"Time={end.end_time - end.start_time:.2f}")
+            self.log(protocol.episode_line("evaluation", end.car, k, end.reward, end.steps,
+                                           max(0, it - 1), end.progress, end.status,
+                                           end.end_time - end.start_time))
         progress = [e.progress for e in results]
         rewards = [e.reward for e in results]
         success = sum(e.status == "lap_complete" for e in results) / len(results)
-        self.log(f"## agent: Finished evaluation phase. Success rate = {success}, "
-                 f"Avg Total Reward = {statistics.fmean(rewards):.2f}")
-        self.log(f"[BestModelSelection] Number of evaluations: {len(results)} "
-                 f"Evaluation episode progress: {progress}")
+        self.log(protocol.eval_done_line(success, statistics.fmean(rewards)))
+        self.log(protocol.eval_progress_line(progress))
         self.log("[BestModelSelection] Evaluation episode progress mean: "
                  f"{statistics.fmean(progress)}")
         metric_name = self.session.training.best_model_metric
