@@ -109,13 +109,32 @@ _TAG = TAG.encode()
 _SKIP = 1  # byte put at the start of every line that is no record: pandas skips it as a comment
 
 
-def _fast_block(block: bytes):
+class _Chunks:
+    """A binary stream over a bytearray for pandas' C reader: it reads in small chunks, each a
+    short copy, instead of one copy of the whole block as io.BytesIO makes."""
+
+    mode = "rb"
+
+    def __init__(self, data: bytearray):
+        self.view, self.pos = memoryview(data), 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self.view) if size is None or size < 0 else self.pos + size
+        out, self.pos = bytes(self.view[self.pos:end]), min(end, len(self.view))
+        return out
+
+    def __iter__(self):  # pandas asks whether a stream is iterable
+        return iter(())
+
+
+def _fast_block(block):
     """The block's records in one pass of pandas' C reader, or None when the block is not
     the usual case: each SIM_TRACE_LOG tag at the same offset in its line (after a prefix of
     one length: a ROS node's name, or none), once a line, every record of one format and
     well-formed. No Python loop over lines: numpy finds the records' lines, every other line
     becomes a comment, the tag's colon a comma, and pandas reads the records with the prefix
-    as columns it drops."""
+    as a column it drops. A bytearray block is changed in place while pandas reads it, then
+    changed back."""
     import csv
 
     import numpy as np
@@ -133,11 +152,9 @@ def _fast_block(block: bytes):
     lead = first - (block.rfind(b"\n", 0, first) + 1)  # the prefix's length
     at = starts + lead
     good = np.flatnonzero(at + len(_TAG) <= ends)
-    tag_at = at[good]
-    hit = arr[tag_at + len(_TAG) - 1] == _TAG[-1]
-    for k, byte in enumerate(_TAG[:-1]):
-        hit &= arr[tag_at + k] == byte
-    good, tag_at = good[hit], tag_at[hit]
+    window = np.lib.stride_tricks.sliding_window_view(arr, len(_TAG))
+    hit = (window[at[good]] == np.frombuffer(_TAG, np.uint8)).all(axis=1)
+    good = good[hit]
     n = len(good)
     if n != block.count(_TAG):  # another prefix's length, or a tag within a line's text
         return None
@@ -151,28 +168,25 @@ def _fast_block(block: bytes):
                                                                        len(arr) - 1)] != 10)]
             if is_record[np.searchsorted(starts, where, "right") - 1].any():
                 return None
-    source = io.BytesIO(block)
-    with source.getbuffer() as view:  # the stream's own copy of the block, changed in place
-        out = np.frombuffer(view, np.uint8)
-        out[tag_at + len(_TAG) - 1] = 44  # "SIM_TRACE_LOG:" -> "SIM_TRACE_LOG,"
-        other = ~is_record & (ends > starts)  # blank lines pandas skips itself
-        out[starts[other]] = _SKIP
-        del out
     k = block.count(b",", first, ends[good[0]]) + 1
-    others = sum(block.count(b",", a, b) for a, b in zip(starts[other], ends[other]))
-    if k not in FIELDS or b"," in block[first - lead:first] or \
-            block.count(b",") - others != n * (k - 1):  # a record of another length
+    if k not in FIELDS:
         return None
-    try:
-        df = pd.read_csv(source, header=None, names=["_prefix", *FIELDS[k]],
-                         usecols=list(FIELDS[k]), comment=chr(_SKIP), quoting=csv.QUOTE_NONE,
-                         dtype={"episode_status": "category"}, engine="c", na_filter=False,
-                         low_memory=False)
+    data = block if isinstance(block, bytearray) else bytearray(block)
+    out = np.frombuffer(data, np.uint8)
+    colons, other = at[good] + len(_TAG) - 1, starts[~is_record & (ends > starts)]
+    kept = out[other].copy()  # blank lines: pandas skips them itself
+    out[colons], out[other] = 44, _SKIP  # "SIM_TRACE_LOG:" -> "SIM_TRACE_LOG,"; comments
+    try:  # a longer record: "expected k fields"; a shorter one: "" in a number's column
+        df = pd.read_csv(_Chunks(data), header=None, names=["_prefix", *FIELDS[k]],
+                         comment=chr(_SKIP), quoting=csv.QUOTE_NONE, engine="c",
+                         dtype={"_prefix": "category", "episode_status": "category"},
+                         na_filter=False, low_memory=False)
     except (ValueError, pd.errors.ParserError):
-        return None
-    if len(df) != n or any(c in df and not pd.api.types.is_numeric_dtype(df[c])
-                           for c in NUMERIC) or df["done"].dtype != bool or \
-            df["on_track"].dtype != bool:
+        df = None
+    out[colons], out[other] = 58, kept  # the block as it was
+    if df is None or len(df) != n or not isinstance(df.index, pd.RangeIndex) or \
+            df["done"].dtype != bool or df["on_track"].dtype != bool or \
+            any(c in df and not pd.api.types.is_numeric_dtype(df[c]) for c in NUMERIC):
         return None
     return df[list(FIELDS[k])], n
 
@@ -259,11 +273,16 @@ def read_blocks(path, block_bytes: int = BLOCK_BYTES) -> Iterable[bytes]:
     fh = open(path, "rb") if isinstance(path, (str, Path)) else path  # noqa: SIM115
     try:
         while True:
-            chunk = fh.read(block_bytes)
+            chunk = bytearray(block_bytes)  # read into, and completed, in place: no copies
+            got = fh.readinto(chunk) if hasattr(fh, "readinto") else None
+            if got is None:  # a stream without readinto
+                chunk = bytearray(fh.read(block_bytes))
+            else:
+                del chunk[got:]
             if not chunk:
                 break
             if not chunk.endswith(b"\n"):
-                chunk += fh.readline()  # complete the last line: no copy of the block's rest
+                chunk += fh.readline()  # complete the last line
             yield chunk
     finally:
         if isinstance(path, (str, Path)):
