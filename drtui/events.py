@@ -153,3 +153,16 @@ class Cost(Event):
 class Artifact(Event):
     kind: str  # checkpoint | model | metrics | simtrace | picture
     path: str
+
+
+def event_from_json(data: dict) -> Event | None:
+    """An event as follow() recorded it in events.jsonl; None for an unknown kind."""
+    kind = globals().get(str(data.pop("event", "")))
+    if not (isinstance(kind, type) and issubclass(kind, Event)):
+        return None
+    if kind is Step and isinstance(data.get("action"), list):
+        data["action"] = tuple(data["action"])
+    try:
+        return kind(**data)
+    except TypeError:  # a line from another drtui version: skip it rather than fail
+        return None

@@ -13,7 +13,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from drtui.events import (Checkpoint, Cost, EpisodeEnd, EvaluationEnd, Event, IterationEnd,
-                          LogLine, StageChange, Status, Step, TaskIteration)
+                          LogLine, StageChange, Status, Step, TaskIteration, event_from_json)
+
+ENDED = ("finished", "stopped", "failed")  # a run that has ended: its clock stops
 
 
 @dataclass
@@ -29,6 +31,7 @@ class Progress:
     eval_progress: float | None = None
     best_eval_progress: float | None = None
     status: str = "running"
+    ended: float | None = None  # when the run ended: its elapsed time stops there
     errors: list[str] = field(default_factory=list)
     stage: StageChange | None = None  # curriculum
     tasks: dict[str, float | None] = field(default_factory=dict)  # multi-task: last progress
@@ -46,6 +49,7 @@ class Progress:
             self.errors.append(event.text)
         elif isinstance(event, Status):
             self.status = event.state
+            self.ended = (self.ended or time.time()) if event.state in ENDED else None
         elif isinstance(event, StageChange):
             self.stage = event
         elif isinstance(event, TaskIteration):
@@ -54,9 +58,11 @@ class Progress:
             self.cost = event
 
     def elapsed(self, now: float | None = None) -> float:
-        return (now or time.time()) - self.started
+        return (now or self.ended or time.time()) - self.started
 
     def eta_s(self, now: float | None = None) -> float | None:
+        if self.ended is not None:
+            return None
         elapsed = self.elapsed(now)
         candidates = []
         if self.time_limit_s:
@@ -65,6 +71,34 @@ class Progress:
             rate = self.episodes / max(elapsed, 1e-6)
             candidates.append(max(0, self.max_episodes - self.episodes) / rate)
         return min(candidates) if candidates else None
+
+
+def fold_recorded(run, progress: Progress) -> Progress:
+    """What earlier followers recorded of a run (its events.jsonl, steps and log lines
+    skipped) folded into `progress`, with the run's status and, once it has ended, its end
+    time from state.json: `runs attach` on an ended run shows its final summary and the time
+    it ran, not an empty table and a clock that keeps going."""
+    try:
+        fh = open(run.events_path, encoding="utf-8")
+    except FileNotFoundError:
+        fh = None
+    if fh is not None:
+        with fh:
+            for raw in fh:
+                if raw.startswith(('{"event": "Step"', '{"event": "LogLine"')):
+                    continue
+                try:
+                    event = event_from_json(json.loads(raw))
+                except (json.JSONDecodeError, AttributeError):
+                    continue  # a torn last line of a killed follower
+                if event is not None:
+                    progress.fold(event)
+    state = run.state
+    progress.status = str(state.get("status") or progress.status)
+    if progress.status in ENDED:
+        progress.ended = float(state.get("ended") or state.get("updated") or
+                               progress.ended or time.time())
+    return progress
 
 
 def _clock(seconds: float | None) -> str:
