@@ -338,6 +338,10 @@ async def _run_and_follow(run, *, start: bool, resume: bool = False, as_json: bo
     progress = Progress(started=run.state.get("started") or run.state.get("created"),
                         time_limit_s=session.training.time_limit_minutes * 60.0,
                         max_episodes=session.effective_hyperparameters()["term_cond_max_episodes"])
+    if not start:  # attach: what earlier followers saw; the follower goes on from there
+        from drtui.headless import fold_recorded
+
+        fold_recorded(run, progress)
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task] = []
 

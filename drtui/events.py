@@ -166,3 +166,16 @@ class CameraFrame(Event):
     width: int
     height: int
     gray: str  # base64 of width*height bytes, row by row
+
+
+def event_from_json(data: dict) -> Event | None:
+    """An event as follow() recorded it in events.jsonl; None for an unknown kind."""
+    kind = globals().get(str(data.pop("event", "")))
+    if not (isinstance(kind, type) and issubclass(kind, Event)):
+        return None
+    if kind is Step and isinstance(data.get("action"), list):
+        data["action"] = tuple(data["action"])
+    try:
+        return kind(**data)
+    except TypeError:  # a line from another drtui version: skip it rather than fail
+        return None

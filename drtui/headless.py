@@ -25,7 +25,10 @@ from drtui.events import (
     Status,
     Step,
     TaskIteration,
+    event_from_json,
 )
+
+ENDED = ("finished", "stopped", "failed")  # a run that has ended: its clock stops
 
 
 @dataclass
@@ -41,6 +44,7 @@ class Progress:
     eval_progress: float | None = None
     best_eval_progress: float | None = None
     status: str = "running"
+    ended: float | None = None  # when the run ended: its elapsed time stops there
     errors: list[str] = field(default_factory=list)
     stage: StageChange | None = None  # curriculum
     tasks: dict[str, float | None] = field(default_factory=dict)  # multi-task: last progress
@@ -58,6 +62,7 @@ class Progress:
             self.errors.append(event.text)
         elif isinstance(event, Status):
             self.status = event.state
+            self.ended = (self.ended or time.time()) if event.state in ENDED else None
         elif isinstance(event, StageChange):
             self.stage = event
         elif isinstance(event, TaskIteration):
@@ -66,7 +71,7 @@ class Progress:
             self.cost = event
 
     def elapsed(self, now: float | None = None) -> float:
-        return (now or time.time()) - self.started
+        return (now or self.ended or time.time()) - self.started
 
     def eta_s(self, now: float | None = None) -> float | None:
         found = self.eta_target(now)
@@ -74,7 +79,10 @@ class Progress:
 
     def eta_target(self, now: float | None = None) -> tuple[float, str] | None:
         """(seconds left, what ends the run) for the earlier of the time limit and the episode
-        limit at the pace so far: what is "time" or "episodes"; None when neither is known."""
+        limit at the pace so far: what is "time" or "episodes"; None when neither is known or
+        the run has ended."""
+        if self.ended is not None:
+            return None
         elapsed = self.elapsed(now)
         candidates = []
         if self.time_limit_s:
@@ -94,6 +102,32 @@ class Progress:
                     + ("" if short else " (term_cond_max_episodes)"))
         return minutes if shortest else f"{minutes} limit" if short else \
             f"the {minutes} time limit"
+
+
+def fold_recorded(run, progress: Progress) -> Progress:
+    """What earlier followers recorded of a run (its events.jsonl, steps and log lines
+    skipped) folded into `progress`, with the run's status and, once it has ended, its end
+    time from state.json: `runs attach` on an ended run shows its final summary and the time
+    it ran, not an empty table and a clock that keeps going."""
+    try:
+        with open(run.events_path, encoding="utf-8") as fh:
+            for raw in fh:
+                if raw.startswith(('{"event": "Step"', '{"event": "LogLine"')):
+                    continue
+                try:
+                    event = event_from_json(json.loads(raw))
+                except (json.JSONDecodeError, AttributeError):
+                    continue  # a torn last line of a killed follower
+                if event is not None:
+                    progress.fold(event)
+    except FileNotFoundError:
+        pass  # nothing recorded yet
+    state = run.state
+    progress.status = str(state.get("status") or progress.status)
+    if progress.status in ENDED:
+        progress.ended = float(state.get("ended") or state.get("updated") or
+                               progress.ended or time.time())
+    return progress
 
 
 def _clock(seconds: float | None) -> str:

@@ -89,7 +89,7 @@ def unique_episodes(df):
 
     if df.empty or df["worker"].nunique() == 1:  # one worker numbers its episodes itself
         df["unique_episode"] = df["episode"]
-        return df.sort_values(["unique_episode", "steps"], kind="stable").reset_index(drop=True)
+        return _in_order(df)
     first = df["iteration"].min()
     workers = sorted(df["worker"].unique())
     per_worker, until = {}, {}
@@ -105,6 +105,18 @@ def unique_episodes(df):
     base = np.vectorize(until.get)(w) if len(workers) > 1 else 0
     df["unique_episode"] = (df["episode"].to_numpy() % epw + base
                             + (df["iteration"].to_numpy() - first) * total + first * total)
+    return _in_order(df)
+
+
+def _in_order(df):
+    """Sorted by unique episode, then step (stable); a log's steps usually are already, and
+    then are not sorted again."""
+    import numpy as np
+
+    ue, steps = df["unique_episode"].to_numpy(), df["steps"].to_numpy()
+    d = np.diff(ue)
+    if (d >= 0).all() and (np.diff(steps)[d == 0] >= 0).all():
+        return df.reset_index(drop=True)
     return df.sort_values(["unique_episode", "steps"], kind="stable").reset_index(drop=True)
 
 

@@ -17,24 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from drtui import events as ev
+from drtui.events import event_from_json
 from drtui.headless import Progress
 
 PATHS_KEPT = 5  # episodes drawn on the track map
 LOG_KEPT = 5000  # newest log lines kept (the log view's cap)
-ENDED = ("finished", "stopped", "failed")
-
-
-def event_from_json(data: dict) -> ev.Event | None:
-    """An event as follow() recorded it in events.jsonl; None for an unknown kind."""
-    kind = getattr(ev, str(data.pop("event", "")), None)
-    if not (isinstance(kind, type) and issubclass(kind, ev.Event)):
-        return None
-    if kind is ev.Step and isinstance(data.get("action"), list):
-        data["action"] = tuple(data["action"])
-    try:
-        return kind(**data)
-    except TypeError:  # a line from another drtui version: skip it rather than fail
-        return None
+ENDED = ("finished", "stopped", "failed")  # the headless Progress's too
 
 
 @dataclass

@@ -184,3 +184,36 @@ def test_a_run_without_a_checkpoint_is_refused(tmp_path, capsys):
         assert f"--checkpoint: no checkpoint yet in {run.id} (status created)" in err
     assert not (tmp_path / "x").exists()
     assert not (run.path / "metrics" / "evaluation").exists()
+
+
+def test_attach_to_an_ended_run_shows_its_final_summary_and_time(tmp_path, capsys):
+    """`runs attach` on a finished run: its last iteration, episodes and the time it ran
+    (state.json's start to end), the same on a second attach (whose follower has nothing left
+    to read: what the first one recorded is shown) and later, not iteration 0 and a clock that
+    keeps going."""
+    import re
+    import time
+
+    from drtui.headless import _clock
+
+    run = tiny_run(tmp_path, "attach-test")
+    log = train_in_process(run.path)
+    run.log_path.write_text(log)  # what a launched trainer writes there
+    trainer = subprocess.Popen([sys.executable, "-c", "pass"])
+    trainer.wait()  # trained in this process: the run's trainer is a process that has ended
+    store.load(run.path).update(pid=trainer.pid)
+    state = store.load(run.path).state
+    ran = _clock(float(state["ended"]) - float(state.get("started") or state["created"]))
+    for attach in range(2):
+        code, out, err = cli(capsys, tmp_path, "runs", "attach", run.id)
+        assert code == 0, err
+        table = out.split("status")[-1]  # the last (final) table
+        assert table.split()[0] == "finished", out
+        assert re.search(r"iteration\s+2\b", table), table  # iterations done
+        assert re.search(r"episodes\s+[1-9]", table), table
+        assert re.search(rf"elapsed\s+{ran}", table), (ran, table)
+        assert re.search(r"ETA\s+—", table), table
+        assert not re.search(r"mean reward\s+—", table), table
+        if not attach:
+            assert run.events_path.stat().st_size > 0  # the first attach recorded the events
+            time.sleep(1.1)  # a clock that kept going would show another time
