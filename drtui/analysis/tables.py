@@ -165,6 +165,9 @@ def laps(eps, limit: int | None = None):
     return done.head(limit) if limit else done
 
 
+WARM_START = "warm start"  # the evaluation of a warm-started policy, before iteration 0
+
+
 def evaluation_episodes(eval_steps):
     """The evaluation simtraces' episodes, per stream (one evaluation run each)."""
     import pandas as pd
@@ -202,8 +205,14 @@ def evaluation(loaded):
         return evaluation_episodes(loaded.eval_steps)
     if loaded.metrics is not None:
         ev = loaded.metrics[loaded.metrics["phase"] == "evaluation"]
-        return ev[["iteration", "episode", "worker", "completion", "time", "complete",
-                   "episode_status"]].rename(columns={"completion": "progress"})
+        ev = ev[["iteration", "episode", "worker", "completion", "time", "complete",
+                 "episode_status"]].rename(columns={"completion": "progress"})
+        # deepracer-utils' floor((episode - 1) / trials) gives -1 to an evaluation made
+        # before any training episode: drtui's warm start (teacher or transfer) evaluated
+        if (ev["iteration"] < 0).any():
+            ev = ev.astype({"iteration": object})
+            ev.loc[ev["iteration"] < 0, "iteration"] = WARM_START
+        return ev
     return pd.DataFrame()
 
 
