@@ -152,6 +152,17 @@ class AwsEc2Provider(Provider):
         # session_factory(region, profile) -> boto3 session: lets a caller share a session
         self.session_factory = session_factory or aws_session
 
+    async def estimate(self, session):
+        """As `estimate`, off the loop (a spot price is an AWS call)."""
+        import asyncio
+
+        from drtui.backends.cloud import estimate_of
+
+        cfg = session.backend.aws_ec2
+        per_hour, _, source = await asyncio.to_thread(estimate, session)
+        return estimate_of(self.name, cfg.instance_type + " spot" * cfg.spot, per_hour,
+                           session, source)
+
     # -- plumbing ----------------------------------------------------------------------------
     def _client(self, region: str, profile: str):
         return ec2_client(self.session_factory(region, profile))

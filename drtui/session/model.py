@@ -9,14 +9,19 @@ every broken rule gets its own message.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from drtui.session import backend as _backend
 from drtui.session.actions import ActionSpace, Generator
-from drtui.session.backend import Backend
 from drtui.session.base import EnvStr, Section
 from drtui.session.research import Research
+
+if TYPE_CHECKING:
+    from drtui.session.backend import BackendBase as Backend
+else:  # built from the provider descriptors (session/providers.py)
+    from drtui.session.backend import Backend
 
 SCHEMA_VERSION = 1
 RaceType = Literal["TIME_TRIAL", "OBJECT_AVOIDANCE", "HEAD_TO_BOT"]
@@ -321,3 +326,13 @@ class Session(Section):
 
     def worker_override(self, worker: int) -> WorkerOverride | None:
         return next((w for w in self.workers if w.worker == worker), None)
+
+
+def _new_backend() -> None:
+    """A provider was registered: the [backend] table takes the rebuilt model."""
+    info = Session.model_fields["backend"]
+    info.annotation, info.default = _backend.Backend, _backend.Backend()
+    Session.model_rebuild(force=True)
+
+
+_backend.on_change(_new_backend)

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from drtui.problem import Problem
+from drtui.session import providers
 from drtui.session.model import Session
 from drtui.session.runner_rules import runner_problems
 
@@ -163,15 +164,13 @@ def session_problems(session: Session) -> list[Problem]:
 
     # backend
     b = session.backend
-    from drtui.session.backend import ALLOWED_RUNNERS
-    if b.runner not in ALLOWED_RUNNERS[b.provider]:
-        runners = " or ".join(ALLOWED_RUNNERS[b.provider])
-        add("backend.runner", f"provider {b.provider!r} runs {runners}, not {b.runner!r}")
-    if b.provider == "ssh" and not b.ssh.host:
-        add("backend.ssh.host", "the ssh provider needs a host")
-    if b.provider == "deepracer-on-aws" and not b.deepracer_on_aws.api_url:
-        add("backend.deepracer_on_aws.api_url", "the deepracer-on-aws provider needs the "
-                                                "deployment's API URL")
+    provider = providers.spec(b.provider)
+    if provider is not None:  # the schema admits only registered names
+        if b.runner not in provider.runners:
+            runners = " or ".join(provider.runners)
+            add("backend.runner", f"provider {b.provider!r} runs {runners}, not {b.runner!r}")
+        for path, why in provider.problems(getattr(b, provider.table, None)):
+            add(path, why)
     out.extend(runner_problems(session))  # what the session's runner refuses
     return out
 
