@@ -382,8 +382,10 @@ class AwsEc2Provider(Provider):
                 if not _gone(exc):
                     left.append(f"instance {instance_id} ({aws_error(exc)})")
         if security_group:
-            error = None
-            for _ in range(12):  # the group stays in use for a little while after terminate
+            from drtui.backends.retry import Backoff
+
+            error, wait = None, Backoff(self.poll_seconds, factor=1.0)
+            while wait.tries < 12:  # the group stays in use a little while after terminate
                 try:
                     ec2.delete_security_group(GroupId=security_group)
                     error = None
@@ -392,7 +394,7 @@ class AwsEc2Provider(Provider):
                     error = None if _gone(exc) else exc
                     if error is None or "DependencyViolation" not in aws_error(exc):
                         break
-                    time.sleep(self.poll_seconds)
+                    wait.sleep_sync()
             if error is not None:
                 left.append(f"security group {security_group} ({aws_error(error)})")
         if key_name:
