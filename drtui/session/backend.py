@@ -214,16 +214,15 @@ class BackendBase(Section):
     settings, in descriptor order, and `drfc`. Declared here for the type checker only."""
 
     if TYPE_CHECKING:
-        provider: str
-        runner: Runner
-        drfc: DrfcSettings
+        provider: str = "local"
+        runner: Runner = "embedded"
+        drfc: DrfcSettings = DrfcSettings()
 
 
 def backend_model() -> type[BackendBase]:
     """The [backend] model for the providers registered now."""
     names = tuple(specs())
-    fields: dict[str, Any] = {"provider": (Literal[names], "local"),  # type: ignore[valid-type]
-                              "runner": (Runner, "embedded")}
+    fields: dict[str, Any] = {"provider": (Literal[names], "local"), "runner": (Runner, "embedded")}
     for found in specs().values():
         if found.settings is not None:
             fields[found.table] = (found.settings, found.settings())

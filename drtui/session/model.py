@@ -25,6 +25,7 @@ else:  # built from the provider descriptors (session/providers.py)
 
 SCHEMA_VERSION = 1
 RaceType = Literal["TIME_TRIAL", "OBJECT_AVOIDANCE", "HEAD_TO_BOT"]
+Algorithm = Literal["clipped_ppo", "sac"]
 _MODEL_NAME = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
@@ -149,7 +150,7 @@ class Hyperparameters(Section):
 
         # types and what the simulator fails on; ranges are session rules (validate.py),
         # warnings for an imported model that simapp trains as it is
-        if value is not None:
+        if value is not None and info.field_name is not None:
             problem = HYPERPARAMETERS[info.field_name].simapp_problem(value, algorithm=None)
             if problem:
                 raise ValueError(problem)
@@ -177,7 +178,7 @@ class Reward(Section):
 
 
 class Training(Section):
-    algorithm: Literal["clipped_ppo", "sac"] = "clipped_ppo"
+    algorithm: Algorithm = "clipped_ppo"
     workers: int = Field(default=1, ge=1, le=16)
     time_limit_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     best_model_metric: Literal["progress", "reward", "laptime"] = "progress"
