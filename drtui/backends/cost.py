@@ -16,12 +16,10 @@ def quote(session):
 
     from drtui.backends import registry
     from drtui.backends.capabilities import Estimates
-    from drtui.backends.cloud import Estimate, estimate_of
+    from drtui.backends.cloud import Estimate
     from drtui.errors import DrtuiError
 
     provider = session.backend.provider
-    if provider in ("local", "ssh"):
-        return estimate_of(provider, "your own machine", 0.0, session, "your own machine")
     cls = registry.provider_class(provider)
     if cls is None or not issubclass(cls, Estimates):
         raise DrtuiError(f"no cost estimate for provider {provider} yet")
