@@ -199,10 +199,10 @@ def _rows(kind: str, measure: bool = False) -> tuple[list[str], list[list[str]]]
         return (["template", "title", "parameters", "description"],
                 [[t.name, t.title, ", ".join(t.params), t.description]
                  for t in TEMPLATES.values()])
-    from drtui.session.backend import ALLOWED_RUNNERS, PROVIDERS
+    from drtui.session.backend import specs
 
     return (["provider", "runners", "description"],
-            [[p, ", ".join(ALLOWED_RUNNERS[p]), d] for p, d in PROVIDERS.items()])
+            [[p.name, ", ".join(p.runners), p.description] for p in specs().values()])
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -152,6 +152,17 @@ class AwsEc2Provider(Provider):
         # session_factory(region, profile) -> boto3 session: lets a caller share a session
         self.session_factory = session_factory or aws_session
 
+    async def estimate(self, session):
+        """As `estimate`, off the loop (a spot price is an AWS call)."""
+        import asyncio
+
+        from drtui.backends.cloud import estimate_of
+
+        cfg = session.backend.aws_ec2
+        per_hour, _, source = await asyncio.to_thread(estimate, session)
+        return estimate_of(self.name, cfg.instance_type + " spot" * cfg.spot, per_hour,
+                           session, source)
+
     # -- plumbing ----------------------------------------------------------------------------
     def _client(self, region: str, profile: str):
         return ec2_client(self.session_factory(region, profile))
@@ -371,8 +382,10 @@ class AwsEc2Provider(Provider):
                 if not _gone(exc):
                     left.append(f"instance {instance_id} ({aws_error(exc)})")
         if security_group:
-            error = None
-            for _ in range(12):  # the group stays in use for a little while after terminate
+            from drtui.backends.retry import Backoff
+
+            error, wait = None, Backoff(self.poll_seconds, factor=1.0)
+            while wait.tries < 12:  # the group stays in use a little while after terminate
                 try:
                     ec2.delete_security_group(GroupId=security_group)
                     error = None
@@ -381,7 +394,7 @@ class AwsEc2Provider(Provider):
                     error = None if _gone(exc) else exc
                     if error is None or "DependencyViolation" not in aws_error(exc):
                         break
-                    time.sleep(self.poll_seconds)
+                    wait.sleep_sync()
             if error is not None:
                 left.append(f"security group {security_group} ({aws_error(error)})")
         if key_name:

@@ -16,16 +16,13 @@ instances (and any recorded by a run) that no active run owns.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
 from pathlib import Path
 from typing import Any
 
-from drtui.backends.base import Host, HostUnreachable, Provider
 from drtui.backends.cloud import (
-    InstanceGone,
     NotAuthorized,
     ProviderError,
     ToolMissing,
@@ -34,15 +31,13 @@ from drtui.backends.cloud import (
     forget_host,
     instance_name,
     known_hosts_for,
-    mark_released,
     orphan,
     owner_of,
-    recorded_hourly_cost,
     run_owning,
     run_tool,
-    session_of,
     skipped_unless_set_up,
 )
+from drtui.backends.rented import RentedInstance
 from drtui.runstore.store import ACTIVE, Run
 
 NAME = "nvidia-brev"
@@ -54,14 +49,14 @@ _GONE_HINTS = ("not found", "no workspace", "no instance")
 _DEAD = ("FAILURE", "STOPPED", "STOPPING", "DELETING")
 
 
-class BrevProvider(Provider):
-    name = NAME
+class BrevProvider(RentedInstance):
+    name, KEY, TABLE = NAME, KEY, "nvidia_brev"
+    TITLE, DELETE_HINT = "Brev instance", "`brev delete {label}`"
 
     def __init__(self, *, poll: float = 1.0, max_poll: float = 10.0,
                  ready_timeout: float | None = None, unhealthy_polls: int = 3,
                  cli_timeout: float = 120.0):
-        self.poll, self.max_poll = poll, max_poll
-        self.ready_timeout = ready_timeout
+        super().__init__(poll=poll, max_poll=max_poll, ready_timeout=ready_timeout)
         self.unhealthy_polls = unhealthy_polls
         self.cli_timeout = cli_timeout
 
@@ -114,42 +109,39 @@ class BrevProvider(Provider):
                   if o.get("type") == first and o.get("price_per_hour") is not None]
         return min(prices) if prices else None
 
-    # -- Provider --------------------------------------------------------------------------
-    async def acquire(self, run: Run, *, create: bool = True) -> Host:
-        settings = session_of(run).backend.nvidia_brev
-        record = dict(run.state.get(KEY) or {})
-        ws = None
-        if record.get("id") and not record.get("deleted"):
-            ws = await self._find(id=record["id"])
-        if ws is not None:
-            status = _status(ws)
-            if _usable(ws) or (status == "UNHEALTHY" and ws.get("build_status") == "COMPLETED"):
-                # UNHEALTHY is Brev's health check: SSH may well work, and training go on
-                return await self._host(run, ws, record)
-            if status not in _DEAD:  # still starting: wait, or let the caller retry
-                if not create:
-                    raise HostUnreachable(f"run {run.id}: Brev instance {record['name']} is "
-                                          f"{status}; try again shortly")
-                limit = self.ready_timeout or settings.ready_timeout_minutes * 60.0
-                return await self._host(run, await self._wait_ready(
-                    record["id"], record["name"], limit), record)
-            if not create:
-                raise InstanceGone(f"run {run.id}: Brev instance {record['name']} is "
-                                   f"{status}, not running")
-            await self._delete(record["id"], record.get("name"))  # replace it, not pay twice
-        if not create:
-            raise InstanceGone(f"run {run.id} has no Brev instance any more "
-                               f"({record.get('name') or 'none was created'}); "
-                               "start the run again to create one")
-        return await self._create(run, settings)
+    # -- RentedInstance --------------------------------------------------------------------
+    async def lookup(self, instance_id: str) -> dict[str, Any] | None:
+        return await self._find(id=instance_id)
 
-    @staticmethod
-    def ledger():
-        from drtui.backends.statedir import Ledger
+    def ready(self, inst: dict[str, Any]) -> bool:
+        return _usable(inst)
 
-        return Ledger(NAME)
+    def reusable(self, inst: dict[str, Any]) -> bool:
+        # UNHEALTHY is Brev's health check: SSH may well work, and training go on
+        return _usable(inst) or (_status(inst) == "UNHEALTHY"
+                                 and inst.get("build_status") == "COMPLETED")
 
-    async def _create(self, run: Run, settings) -> Host:
+    def dead(self, inst: dict[str, Any]) -> bool:
+        return _status(inst) in _DEAD
+
+    def describe(self, inst: dict[str, Any]) -> str:
+        return f"status {_status(inst)}, build {inst.get('build_status') or '?'}"
+
+    def start_check(self, label: str):
+        unhealthy = 0
+
+        def check(ws: dict[str, Any]) -> None:
+            nonlocal unhealthy
+            if self.dead(ws) or ws.get("build_status") == "CREATE_FAILED":
+                raise ProviderError(f"Brev instance {label} failed to start: "
+                                    f"{self.describe(ws)}")
+            unhealthy = unhealthy + 1 if _status(ws) == "UNHEALTHY" else 0
+            if unhealthy >= self.unhealthy_polls:
+                raise ProviderError(f"Brev instance {label} stays UNHEALTHY (the known Brev "
+                                    "lock-out, brev-cli issue 448)")
+        return check
+
+    async def plan(self, run: Run, settings) -> dict[str, Any]:
         name = settings.workspace_name or instance_name(run.id, run.path)
         taken = await self._find(name=name)
         if taken is not None and _status(taken) != "DELETING":  # never adopt or delete theirs
@@ -161,119 +153,60 @@ class BrevProvider(Provider):
             per_hour = await self.price(settings.instance_type)
         except ProviderError:
             pass  # a price is nice to have; the instance is what the user asked for
-        record = {"name": name, "type": settings.instance_type, "per_hour": per_hour,
-                  "requested": time.time()}
-        # before create: a crash in between still leaves a trace for the sweep
-        run.update(**{KEY: record})
         self.ledger().add(name, run=run.id, run_path=str(run.path), per_hour=per_hour)
-        ws = None
-        try:
-            result = await self._brev("create", name, "--type", settings.instance_type,
-                                      "--detached", check=False)
-            ws = await self._find(name=name)
-            if result.returncode != 0:
-                raise ProviderError(f"`brev create {name}` failed (exit {result.returncode}): "
-                                    f"{_last_line(result.stderr or result.stdout)}")
-            if ws is None:
-                raise ProviderError(f"`brev create {name}` succeeded but `brev ls` does not "
-                                    "list the instance")
-            record.update(id=ws["id"], created=time.time())
-            run.update(**{KEY: record})
-            self.ledger().add(name, id=ws["id"], created=record["created"])
-            limit = self.ready_timeout or settings.ready_timeout_minutes * 60.0
-            ws = await self._wait_ready(ws["id"], name, limit)
-            return await self._host(run, ws, record)
-        except BaseException as exc:
-            cleanup = await asyncio.shield(self._cleanup(run, record, ws))
-            if isinstance(exc, ProviderError) and cleanup:
-                raise ProviderError(f"{exc}; {cleanup}") from None
-            raise
+        return {"name": name, "type": settings.instance_type, "per_hour": per_hour,
+                "requested": time.time()}
 
-    async def _cleanup(self, run: Run, record: dict, ws: dict | None) -> str:
-        """Delete whatever a failed create left behind (it did not exist before: checked);
-        say what happened to it."""
+    async def make(self, run: Run, settings, record: dict[str, Any]) -> str:
         name = record["name"]
-        target = (ws or {}).get("id") or record.get("id")
-        if target is None:
-            try:
-                found = await self._find(name=name)
-            except Exception:  # noqa: BLE001 - the original failure is the one to report
-                found = None
-            target = found and found.get("id")
-        if target is None:
-            self.ledger().remove(name)
-            return ""
-        try:
-            await self._delete(target, name)
-        except Exception as exc:  # noqa: BLE001
-            return (f"could not delete instance {name} ({exc}): delete it with "
-                    f"`brev delete {name}`, it bills until then")
-        run.update(**{KEY: {**record, "id": target, "deleted": time.time()}})
-        return f"instance {name} was deleted"
+        result = await self._brev("create", name, "--type", settings.instance_type,
+                                  "--detached", check=False)
+        ws = await self._find(name=name)
+        if ws is not None:
+            record["id"] = ws["id"]  # made, even if brev says otherwise: deleted on failure
+        if result.returncode != 0:
+            raise ProviderError(f"`brev create {name}` failed (exit {result.returncode}): "
+                                f"{_last_line(result.stderr or result.stdout)}")
+        if ws is None:
+            raise ProviderError(f"`brev create {name}` succeeded but `brev ls` does not "
+                                "list the instance")
+        record.update(created=time.time())
+        run.update(**{KEY: record})
+        self.ledger().add(name, id=ws["id"], created=record["created"])
+        return str(ws["id"])
 
-    async def _wait_ready(self, ws_id: str, name: str, limit: float) -> dict[str, Any]:
-        deadline = time.monotonic() + limit
-        delay, unhealthy, ws = self.poll, 0, None
-        while True:
-            ws = await self._find(id=ws_id)
-            if ws is None:
-                raise ProviderError(f"Brev instance {name} disappeared while starting")
-            status = _status(ws)
-            if status in _DEAD or ws.get("build_status") == "CREATE_FAILED":
-                raise ProviderError(f"Brev instance {name} failed to start: status {status}, "
-                                    f"build {ws.get('build_status') or '?'}")
-            unhealthy = unhealthy + 1 if status == "UNHEALTHY" else 0
-            if unhealthy >= self.unhealthy_polls:
-                raise ProviderError(f"Brev instance {name} stays UNHEALTHY (the known Brev "
-                                    "lock-out, brev-cli issue 448)")
-            if _usable(ws):
-                return ws
-            if time.monotonic() >= deadline:
-                raise ProviderError(f"Brev instance {name} was not ready after {limit:.0f} s "
-                                    f"(status {status}, build {ws.get('build_status') or '?'})")
-            await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-            delay = min(delay * 2, self.max_poll)
+    async def leftover(self, record: dict[str, Any]) -> str | None:
+        found = await self._find(name=record["name"])
+        return found.get("id") if found else None
 
-    async def _host(self, run: Run, ws: dict[str, Any], record: dict) -> Host:
-        from drtui.backends.ssh import SshHost, SshTarget
+    def forget(self, record: dict[str, Any]) -> None:
+        self.ledger().remove(record["name"])
+
+    async def ssh_target(self, run: Run, inst: dict[str, Any], record: dict[str, Any]):
+        from drtui.backends.ssh import SshTarget
 
         await self._brev("refresh")
-        entry = _ssh_entry(ssh_config_path(), ws["name"])
-        known, learn = known_hosts_for(NAME, ws["id"])
+        entry = _ssh_entry(ssh_config_path(), inst["name"])
+        known, learn = known_hosts_for(NAME, inst["id"])
         target = SshTarget(entry["hostname"], int(entry.get("port", 22)), entry.get("user"),
                            entry.get("identityfile"), known_hosts=known, accept_new=learn)
-        host = SshHost(target)
         ssh = {"host": target.host, "port": target.port, "user": target.user,
                "alias": entry["alias"]}
-        if record.get("ssh") != ssh or record.get("id") != ws["id"]:
-            settings = session_of(run).backend.nvidia_brev
-            record = {**record, "id": ws["id"], "name": ws["name"], "ssh": ssh}
-            # where the embedded runner works on the instance, as the ssh provider records it
-            run.update(host=host.name, workdir=settings.workdir, python=settings.python,
-                       pip_install=settings.pip_install, **{KEY: record})
-        return host
+        return target, ssh, {"id": inst["id"], "name": inst["name"]}
 
-    async def _delete(self, ws_id: str, name: str | None = None) -> None:
-        result = await self._brev("delete", ws_id, check=False)
+    async def delete(self, instance_id: str, record: dict[str, Any] | None = None) -> None:
+        name = (record or {}).get("name")
+        result = await self._brev("delete", instance_id, check=False)
         said = f"{result.stdout}\n{result.stderr}".lower()
         if result.returncode != 0 and not any(h in said for h in _GONE_HINTS):
-            raise ProviderError(f"`brev delete {ws_id}` failed (exit {result.returncode}): "
+            raise ProviderError(f"`brev delete {instance_id}` failed (exit "
+                                f"{result.returncode}): "
                                 f"{_last_line(result.stderr or result.stdout)}")
-        forget_host(NAME, ws_id)
+        forget_host(NAME, instance_id)
         ledger = self.ledger()
         for key, entry in ledger.entries().items():
-            if key == name or entry.get("id") == ws_id:
+            if key == name or entry.get("id") == instance_id:
                 ledger.remove(key)
-
-    async def release(self, run: Run) -> None:
-        record = dict(run.state.get(KEY) or {})
-        if not record.get("id") or record.get("deleted"):
-            return
-        await self._delete(record["id"], record.get("name"))
-        run.update(**{KEY: {**record, "deleted": time.time()}})
-
-    def hourly_cost(self, run: Run) -> float:
-        return recorded_hourly_cost(run, KEY)
 
     async def estimate(self, session):
         settings = session.backend.nvidia_brev
@@ -316,12 +249,6 @@ class BrevProvider(Provider):
                                 run.id if run is not None else entry.get("run"),
                                 prices[kind], launched))
         return found
-
-    async def terminate(self, found, workspace: Path | None = None) -> None:
-        """Delete an orphan the sweep found; its run, if still there, is marked released."""
-        await self._delete(found.id)
-        mark_released(workspace, found, KEY)
-
 
 
 def _status(ws: dict[str, Any]) -> str:

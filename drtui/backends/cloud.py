@@ -140,6 +140,11 @@ def estimate_of(provider: str, machine: str, per_hour: float, session, source: s
     return Estimate(provider, machine, per_hour, hours, round(per_hour * hours, 4), source)
 
 
+def own_machine(provider: str, session) -> Estimate:
+    """The estimate of a machine the user already has (local, ssh): nothing to rent."""
+    return estimate_of(provider, "your own machine", 0.0, session, "your own machine")
+
+
 def orphan(provider: str, id: str, where: str, state: str, run: str | None,
            per_hour: float | None, launched: float | str | None = None):
     """An instance that bills with no active run behind it, as the sweep reports it."""

@@ -5,20 +5,23 @@ from __future__ import annotations
 
 
 def estimate(session) -> tuple[float, float, str]:
-    provider = session.backend.provider
-    if provider in ("local", "ssh"):
-        return 0.0, 0.0, "your own machine"
-    if provider == "aws-ec2":
-        from drtui.backends.aws_ec2 import estimate as ec2_estimate
+    found = quote(session)
+    return found.per_hour, found.total, found.source
 
-        return ec2_estimate(session)
+
+def quote(session):
+    """The provider's own Estimate (capabilities.Estimates); a provider that cannot price
+    is refused by name."""
     import asyncio
 
     from drtui.backends import registry
+    from drtui.backends.capabilities import Estimates
+    from drtui.backends.cloud import Estimate
     from drtui.errors import DrtuiError
 
-    cls = registry.provider_class(provider)  # Brev, Thunder: an async estimate of their own
-    if cls is None or not callable(getattr(cls, "estimate", None)):
+    provider = session.backend.provider
+    cls = registry.provider_class(provider)
+    if cls is None or not issubclass(cls, Estimates):
         raise DrtuiError(f"no cost estimate for provider {provider} yet")
-    found = asyncio.run(cls().estimate(session))
-    return found.per_hour, found.total, found.source
+    quoted: Estimate = asyncio.run(cls().estimate(session))
+    return quoted

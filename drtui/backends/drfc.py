@@ -192,19 +192,16 @@ class DrfcRunner(Runner):
 
     async def _io(self, op: Callable[[], Awaitable[T]], host: Host) -> T:
         """op(), retried on a fresh connection while the host is unreachable."""
-        deadline, delay = time.monotonic() + self.reconnect_for, 0.2
-        while True:
+        from drtui.backends.retry import Backoff, retry
+
+        async def reconnect() -> None:  # drop the broken connection: the next op opens one
             try:
-                return await op()
-            except Exception as exc:  # noqa: BLE001 - only transient errors are retried
-                if not _transient(exc) or time.monotonic() > deadline:
-                    raise
-            try:  # drop the broken connection so the next op opens a new one
                 await asyncio.wait_for(host.close(), 10)
             except Exception:  # noqa: BLE001 - it is broken already
                 pass
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 3.0)
+
+        return await retry(op, Backoff(0.2, 3.0, limit=self.reconnect_for),
+                           retry_if=_transient, between=reconnect)
 
     async def _sh(self, host: Host, script: str, *args: str, timeout: float = 120.0,
                   login: bool = False, retry: bool = True):

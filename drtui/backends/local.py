@@ -123,3 +123,8 @@ class LocalProvider(Provider):
 
     async def acquire(self, run: Run, *, create: bool = True) -> Host:
         return LocalHost()
+
+    async def estimate(self, session):
+        from drtui.backends.cloud import own_machine
+
+        return own_machine(self.name, session)

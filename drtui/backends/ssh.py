@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shlex
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -123,20 +122,19 @@ class SshHost(Host):
         """The open connection, reconnecting with exponential backoff if it dropped."""
         if self._conn is not None and not self._conn.is_closed():
             return self._conn
+        from drtui.backends.retry import Backoff, retry
+
         self._conn, self._sftp = None, None
-        delay, last = self.backoff, None
-        for _ in range(self.retries):
-            try:
-                self._conn = await self._connect()
-                return self._conn
-            except SshError:
-                raise  # a refused key or host: retrying will not help
-            except (OSError, asyncio.TimeoutError, Exception) as exc:  # noqa: BLE001
-                last = exc
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-        raise SshUnreachable(f"{self.target.host}: cannot connect after {self.retries} tries: "
-                             f"{last}")
+        try:  # a refused key or host (SshError): retrying will not help
+            self._conn = await retry(self._connect, Backoff(self.backoff, 30.0),
+                                     retry_if=lambda exc: not isinstance(exc, SshError),
+                                     attempts=max(1, self.retries))
+        except SshError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - OSError, a timeout, asyncssh's own
+            raise SshUnreachable(f"{self.target.host}: cannot connect after {self.retries} "
+                                 f"tries: {exc}") from None
+        return self._conn
 
     async def _sftp_client(self):
         conn = await self.ensure()

@@ -37,6 +37,11 @@ class SshProvider(Provider):
                    workdir=s.workdir, python=s.python, pip_install=s.pip_install)
         return host
 
+    async def estimate(self, session):
+        from drtui.backends.cloud import own_machine
+
+        return own_machine(self.name, session)
+
     def hourly_cost(self, run: Run) -> float:
         from drtui.errors import DrtuiError
 

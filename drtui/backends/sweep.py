@@ -1,7 +1,8 @@
 """The orphan sweep: find cloud machines drtui started that no active run still owns (drtui
 or the laptop died, a run folder was deleted), so nobody pays for a forgotten GPU.
 
-Contract for providers (drtui.backends.registry.PROVIDERS): a provider class MAY implement
+Contract for providers (the descriptors in drtui/session/providers.py): a provider class MAY
+implement (capabilities.Sweeps and capabilities.Terminates)
 
     async def sweep(self, workspace: Path) -> list[Orphan]   (or dicts with Orphan's keys)
         Every machine this provider manages for drtui (found by the provider's own tag or
@@ -24,6 +25,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from drtui.backends.aws_errors import aws_error
 from drtui.runstore.store import ACTIVE, Run
@@ -87,16 +89,17 @@ def owned(run: Run | None, key: str, machine_id: str, *, section: str | None = N
         not record.get("released")
 
 
-def _sweepers(failed: dict[str, str] | None = None) -> dict[str, object]:
+def _sweepers(failed: dict[str, str] | None = None) -> dict[str, Any]:
     """An instance of every registered provider that can sweep; a provider that cannot even
     be loaded is reported in `failed` rather than hiding the others."""
     from drtui.backends import registry
+    from drtui.backends.capabilities import Sweeps
 
     found = {}
-    for name in registry.PROVIDERS:
+    for name in registry.provider_names():
         try:
             cls = registry.provider_class(name)
-            if cls is not None and callable(getattr(cls, "sweep", None)):
+            if cls is not None and issubclass(cls, Sweeps):
                 found[name] = cls()
         except Exception as exc:  # noqa: BLE001
             if failed is not None:
@@ -161,11 +164,13 @@ def _describe(exc: BaseException) -> str:
 
 async def terminate(orphans: list[Orphan], workspace: Path | None = None) -> dict[str, str]:
     """End each orphan; {machine id: error} for those that could not be ended."""
+    from drtui.backends.capabilities import Terminates
+
     providers = _sweepers()
     errors: dict[str, str] = {}
     for orphan in orphans:
         provider = providers.get(orphan.provider)
-        if provider is None or not callable(getattr(provider, "terminate", None)):
+        if not isinstance(provider, Terminates):
             errors[orphan.id] = f"{orphan.provider} cannot terminate machines"
             continue
         try:

@@ -27,23 +27,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from drtui.backends.base import Host, HostUnreachable, Provider
+from drtui.backends.base import Host
 from drtui.backends.cloud import (
-    InstanceGone,
     NotAuthorized,
     ProviderError,
     estimate_of,
     find_tool,
     forget_host,
     known_hosts_for,
-    mark_released,
     orphan,
-    recorded_hourly_cost,
     run_owning,
     run_tool,
-    session_of,
     skipped_unless_set_up,
 )
+from drtui.backends.rented import RentedInstance
 from drtui.runstore.store import ACTIVE, Run
 
 NAME = "thunder-compute"
@@ -205,12 +202,13 @@ class TnrCli:
         return await RestApi(api_base()).pricing()  # public; tnr has no price command
 
 
-class ThunderProvider(Provider):
-    name = NAME
+class ThunderProvider(RentedInstance):
+    name, KEY, TABLE = NAME, KEY, "thunder_compute"
+    TITLE, DELETE_HINT = "Thunder Compute instance", "`tnr delete {label}`"
 
     def __init__(self, *, poll: float = 2.0, max_poll: float = 15.0,
                  ready_timeout: float | None = None):
-        self.poll, self.max_poll, self.ready_timeout = poll, max_poll, ready_timeout
+        super().__init__(poll=poll, max_poll=max_poll, ready_timeout=ready_timeout)
 
     def client(self) -> RestApi | TnrCli:
         if os.environ.get("TNR_API_TOKEN"):
@@ -221,135 +219,59 @@ class ThunderProvider(Provider):
         raise NotAuthorized("Thunder Compute needs TNR_API_TOKEN in the environment (create "
                             "a token in the console) or a logged-in `tnr` CLI on PATH")
 
-    @staticmethod
-    def ledger():
-        from drtui.backends.statedir import Ledger
-
-        return Ledger(NAME)
-
-    # -- Provider --------------------------------------------------------------------------
     async def acquire(self, run: Run, *, create: bool = True) -> Host:
-        client = self.client()
-        settings = session_of(run).backend.thunder_compute
-        record = dict(run.state.get(KEY) or {})
-        inst = None
-        if record.get("id") and not record.get("deleted"):
-            inst = (await client.instances()).get(record["id"])
-        if inst is not None:
-            status = str(inst.get("status") or "UNKNOWN").upper()
-            if _ready(inst):
-                return await self._host(client, run, inst, record)
-            if status not in _FAILED:  # starting, restarting, modifying: wait or retry later
-                if not create:
-                    raise HostUnreachable(f"run {run.id}: Thunder Compute instance "
-                                          f"{record['id']} is {status}; try again shortly")
-                limit = self.ready_timeout or settings.ready_timeout_minutes * 60.0
-                inst = await self._wait_ready(client, record["id"], limit)
-                return await self._host(client, run, inst, record)
-            if not create:
-                raise InstanceGone(f"run {run.id}: Thunder Compute instance {record['id']} is "
-                                   f"{status}, not running")
-            await self._delete(client, record["id"])  # replace it rather than pay for both
-        if not create:
-            raise InstanceGone(f"run {run.id} has no Thunder Compute instance any more "
-                               f"({record.get('id') or 'none was created'}); start the run "
-                               "again to create one")
-        return await self._create(client, run, settings)
+        self.client()  # no token and no tnr: said before anything else
+        return await super().acquire(run, create=create)
 
-    async def _create(self, client, run: Run, settings) -> Host:
+    # -- RentedInstance --------------------------------------------------------------------
+    async def lookup(self, instance_id: str) -> dict[str, Any] | None:
+        return (await self.client().instances()).get(instance_id)
+
+    def ready(self, inst: dict[str, Any]) -> bool:
+        return _ready(inst)
+
+    def dead(self, inst: dict[str, Any]) -> bool:
+        return self.status(inst) in _FAILED
+
+    async def plan(self, run: Run, settings) -> dict[str, Any]:
         per_hour = None
         try:
-            per_hour = hourly_price(await client.pricing(), settings)
+            per_hour = hourly_price(await self.client().pricing(), settings)
         except ProviderError:
             pass  # the price is for the meter; the instance is what the user asked for
-        record: dict[str, Any] = {"gpu": settings.gpu, "num_gpus": settings.num_gpus,
-                                  "mode": settings.mode, "per_hour": per_hour,
-                                  "requested": time.time()}
+        return {"gpu": settings.gpu, "num_gpus": settings.num_gpus, "mode": settings.mode,
+                "per_hour": per_hour, "requested": time.time()}
+
+    async def make(self, run: Run, settings, record: dict[str, Any]) -> str:
+        instance_id, uuid = await self.client().create(settings)
+        record.update(id=instance_id, uuid=uuid, created=time.time())
+        self.ledger().add(instance_id, uuid=uuid, run=run.id, run_path=str(run.path),
+                          per_hour=record["per_hour"], created=time.time())
         run.update(**{KEY: record})
-        instance_id = None
-        try:
-            instance_id, uuid = await client.create(settings)
-            record.update(id=instance_id, uuid=uuid, created=time.time())
-            self.ledger().add(instance_id, uuid=uuid, run=run.id, run_path=str(run.path),
-                              per_hour=per_hour, created=time.time())
-            run.update(**{KEY: record})
-            limit = self.ready_timeout or settings.ready_timeout_minutes * 60.0
-            inst = await self._wait_ready(client, instance_id, limit)
-            return await self._host(client, run, inst, record)
-        except BaseException as exc:
-            cleanup = await asyncio.shield(self._cleanup(client, run, record, instance_id))
-            if isinstance(exc, ProviderError) and cleanup:
-                raise ProviderError(f"{exc}; {cleanup}") from None
-            raise
+        return instance_id
 
-    async def _cleanup(self, client, run: Run, record: dict, instance_id: str | None) -> str:
-        if instance_id is None:
-            return ""
-        try:
-            await self._delete(client, instance_id)
-        except Exception as exc:  # noqa: BLE001 - the original failure is the one to report
-            return (f"could not delete instance {instance_id} ({exc}): delete it with "
-                    f"`tnr delete {instance_id}`, it bills until then")
-        run.update(**{KEY: {**record, "deleted": time.time()}})
-        return f"instance {instance_id} was deleted"
-
-    async def _wait_ready(self, client, instance_id: str, limit: float) -> dict[str, Any]:
-        deadline = time.monotonic() + limit
-        delay = self.poll
-        while True:
-            inst = (await client.instances()).get(instance_id)
-            if inst is None:
-                raise ProviderError(f"Thunder Compute instance {instance_id} disappeared while "
-                                    "starting")
-            status = str(inst.get("status") or "UNKNOWN").upper()
-            if status in _FAILED:
-                raise ProviderError(f"Thunder Compute instance {instance_id} failed to start: "
-                                    f"status {status}")
-            if _ready(inst):
-                return inst
-            if time.monotonic() >= deadline:
-                raise ProviderError(f"Thunder Compute instance {instance_id} was not ready "
-                                    f"after {limit:.0f} s (status {status})")
-            await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-            delay = min(delay * 2, self.max_poll)
-
-    async def _host(self, client, run: Run, inst: dict[str, Any], record: dict) -> Host:
-        from drtui.backends.ssh import SshHost, SshTarget
+    async def ssh_target(self, run: Run, inst: dict[str, Any], record: dict[str, Any]):
+        from drtui.backends.ssh import SshTarget
 
         instance_id = record["id"]
         key_file = record.get("key_file")
         if not key_file or not Path(key_file).is_file():
-            key_file = await client.ssh_key(instance_id, record.get("uuid") or "")
+            key_file = await self.client().ssh_key(instance_id, record.get("uuid") or "")
         known, learn = known_hosts_for(NAME, instance_id)
         target = SshTarget(str(inst["ip"]), int(inst.get("port") or 22), "ubuntu", key_file,
                            known_hosts=known, accept_new=learn)
-        host = SshHost(target)
-        ssh = {"host": target.host, "port": target.port, "user": target.user}
-        if record.get("ssh") != ssh or record.get("key_file") != key_file:
-            settings = session_of(run).backend.thunder_compute
-            # where the embedded runner works on the instance, as the ssh provider records it
-            run.update(host=host.name, workdir=settings.workdir, python=settings.python,
-                       pip_install=settings.pip_install,
-                       **{KEY: {**record, "ssh": ssh, "key_file": key_file}})
-        return host
+        return target, {"host": target.host, "port": target.port, "user": target.user}, \
+            {"key_file": key_file}
 
-    async def _delete(self, client, instance_id: str) -> None:
-        await client.delete(instance_id)
+    async def delete(self, instance_id: str, record: dict[str, Any] | None = None) -> None:
+        await self.client().delete(instance_id)
         self.ledger().remove(instance_id)
         forget_host(NAME, instance_id)
 
-    async def release(self, run: Run) -> None:
-        record = dict(run.state.get(KEY) or {})
-        if not record.get("id") or record.get("deleted"):
-            return
-        await self._delete(self.client(), record["id"])
+    def deleted(self, record: dict[str, Any]) -> None:
         key_file = record.get("key_file")
         if key_file and _is_ours(Path(key_file)):
             Path(key_file).unlink(missing_ok=True)  # the instance is gone: so is its key's use
-        run.update(**{KEY: {**record, "deleted": time.time()}})
-
-    def hourly_cost(self, run: Run) -> float:
-        return recorded_hourly_cost(run, KEY)
 
     async def estimate(self, session):
         settings = session.backend.thunder_compute
@@ -388,12 +310,6 @@ class ThunderProvider(Provider):
                                 entry.get("run"), entry.get("per_hour"),
                                 inst.get("createdAt") or entry.get("created")))
         return found
-
-    async def terminate(self, found, workspace: Path | None = None) -> None:
-        """Delete an orphan the sweep found; its run, if still there, is marked released."""
-        await self._delete(self.client(), found.id)
-        mark_released(workspace, found, KEY)
-
 
 
 def _ready(inst: dict[str, Any]) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +78,8 @@ def _metadata_data(meta: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     if problems:
         raise InvalidInput([Problem("", f"model_metadata.json: {p} (simapp would stop)")
                             for p in problems])
-    kind, read = metadata.space_type(meta), metadata.actions(meta)
-    if kind == "continuous":
+    read = metadata.actions(meta)
+    if isinstance(read, dict):  # continuous: the two ranges
         space: dict[str, Any] = {"type": "continuous", **{
             k: {"low": low, "high": high} for k, (low, high) in read.items()}}
     else:
@@ -89,7 +90,8 @@ def _metadata_data(meta: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     version = meta.get("version", "")
     if isinstance(version, float):
         version = repr(version)
-    if "sensor" in meta and metadata.version_number(meta) < 2:
+    number = metadata.version_number(meta)
+    if "sensor" in meta and number is not None and number < 2:
         notes.append(f"model_metadata.json sensor {meta['sensor']}: simapp ignores it below "
                      "version 2 and drives the front camera; so does this session")
     data: dict[str, Any] = {
@@ -108,7 +110,7 @@ def _metadata_data(meta: dict[str, Any], notes: list[str]) -> dict[str, Any]:
 def _hyperparameters(hp: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     from drtui.catalog.algorithms import HYPERPARAMETERS
 
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in hp.items():
         spec = HYPERPARAMETERS.get(key)
         if spec is None:
@@ -169,7 +171,8 @@ def _worker_table(path: Path) -> dict[str, str]:
 class _Reader:
     """Reads modelled keys out of an evaluated env, noting the ones it cannot use."""
 
-    def __init__(self, env: dict[str, str | None], where: dict[str, str], notes: list[str]):
+    def __init__(self, env: Mapping[str, str | None], where: dict[str, str],
+                 notes: list[str]):
         self.env, self.where, self.notes = env, where, notes
 
     def text(self, key: str) -> str | None:
@@ -199,7 +202,7 @@ class _Reader:
 
 
 
-def _race(read: _Reader, env: dict[str, str | None]) -> dict[str, Any]:
+def _race(read: _Reader, env: Mapping[str, str | None]) -> dict[str, Any]:
     race: dict[str, Any] = {"object_avoidance": read.take(env_keys.OBJECT_AVOIDANCE),
                             "head_to_bot": read.take(env_keys.HEAD_TO_BOT)}
     if read.text("DR_RACE_TYPE"):

@@ -18,7 +18,7 @@ from drtui.errors import InvalidInput
 from drtui.files import env_keys, envfile
 from drtui.fsio import atomic_write
 from drtui.problem import Problem
-from drtui.session.model import Race, Session, Track
+from drtui.session.model import Race, Session, Track, Training
 
 CUSTOM_FILES = ("hyperparameters.json", "model_metadata.json", "reward_function.py")
 SIMAPP_SOURCE = "awsdeepracercommunity/deepracer-simapp"
@@ -128,9 +128,9 @@ def _same_metadata(key: str, original: dict[str, Any], session: Session) -> bool
         if key == "action_space":
             read = metadata.actions(original)
             if space.type == "continuous":
-                return read == {"steering_angle": (space.steering_angle.low,
-                                                   space.steering_angle.high),
-                                "speed": (space.speed.low, space.speed.high)}
+                steering, speed = space.ranges()
+                return read == {"steering_angle": (steering.low, steering.high),
+                                "speed": (speed.low, speed.high)}
             return read == [(a.steering_angle, a.speed) for a in space.discrete_actions()]
         if key == "action_space_type":
             return metadata.space_type(original) == space.type
@@ -190,6 +190,8 @@ def reward_function_py(session: Session, base_dir: Path | None = None) -> str:
                                                        f"{exc.strerror}")]) from None
     from drtui.reward import templates
 
+    if r.template is None:  # the session's rule: exactly one of template, file or code
+        raise InvalidInput([Problem("reward", "set exactly one of template, file or code")])
     return templates.render(r.template, r.params)
 
 
@@ -412,7 +414,7 @@ def _keep_imported(original: dict[str, str], values: dict[str, Any], fixed: froz
 def _unchanged(session: Session) -> Session:
     """A session with drtui's defaults where an import sets nothing (the reference for keys
     an imported file did not have)."""
-    return Session(model=session.model, training={"workers": session.training.workers})
+    return Session(model=session.model, training=Training(workers=session.training.workers))
 
 
 def exported_env(values: dict[str, Any], env: dict[str, str] | None = None) -> dict[str, str]:

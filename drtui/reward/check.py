@@ -205,8 +205,9 @@ def _converse(proc: subprocess.Popen, job: bytes, replies: _Replies, n: int,
               check: RewardCheck) -> None:
     """Feed the worker its job and fill `check` from its replies, stage by stage."""
     try:
-        proc.stdin.write(job)
-        proc.stdin.close()
+        if proc.stdin is not None:  # started with stdin=PIPE
+            proc.stdin.write(job)
+            proc.stdin.close()
     except OSError:
         pass  # it died at once: the replies say so
 
@@ -258,8 +259,8 @@ def _converse(proc: subprocess.Popen, job: bytes, replies: _Replies, n: int,
         if user_error(event, f"at sample {index}"):
             return
         problem, value = _reward_problem(event, index)
-        if problem is not None:
-            check.error = problem
+        if problem is not None or value is None:
+            check.error = problem or "the reward check sent an unreadable reply"
             return
         check.rewards.append(value)
     check.ok = True

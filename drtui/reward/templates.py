@@ -30,7 +30,8 @@ class RewardParamSpec:
             return "must be an integer" if self.type is int else "must be a number"
         if value != value or value in (float("inf"), float("-inf")):
             return "must be a finite number"
-        if not self.low <= value <= self.high:
+        if self.low is not None and self.high is not None and \
+                not self.low <= value <= self.high:
             return f"must be within {self.low:g} .. {self.high:g} (got {value:g})"
         return None
 

@@ -58,7 +58,7 @@ def main() -> None:
     send(ready=True)
     module = types.ModuleType("reward_function")
     module.__file__ = FILENAME
-    module.print = _print
+    module.__dict__["print"] = _print
     try:
         exec(compile(source, FILENAME, "exec"), module.__dict__)
     except BaseException as exc:  # noqa: BLE001 - SystemExit too: reported, not obeyed
@@ -80,7 +80,7 @@ def main() -> None:
         try:
             send(value=float(value))
         except OverflowError:  # an int too large for a float
-            send(huge=1 if value > 0 else -1)
+            send(huge=-1 if value < 0 else 1)
 
 
 if __name__ == "__main__":

@@ -12,19 +12,12 @@ from textual.containers import Horizontal
 from textual.widgets import Label, RadioButton, RadioSet, Static
 
 from drtui.screens.step import WizardStep
+from drtui.session import backend
 from drtui.widgets.field_problem import FieldProblem
 from drtui.widgets.fields import model_field
 from drtui.widgets.form_field import FormScroll
 from drtui.widgets.lazy_section import LazySection
 from drtui.widgets.toggles import Radio
-
-SETTINGS = {  # provider -> (session table, settings model name)
-    "ssh": ("ssh", "SshSettings"),
-    "aws-ec2": ("aws_ec2", "AwsEc2Settings"),
-    "nvidia-brev": ("nvidia_brev", "BrevSettings"),
-    "thunder-compute": ("thunder_compute", "ThunderSettings"),
-    "deepracer-on-aws": ("deepracer_on_aws", "DeepRacerOnAwsSettings"),
-}
 
 
 class BackendStep(WizardStep):
@@ -39,19 +32,19 @@ class BackendStep(WizardStep):
             "SSH agent or the provider's own login.")
 
     def compose_body(self) -> ComposeResult:
-        from drtui.session import backend
-
         provider = self.draft.get("backend.provider")
         runner = self.draft.get("backend.runner")
         with Horizontal(classes="columns stack", id="step-body"):
             with FormScroll(classes="col-main"):
                 yield Label("Provider: the machine", classes="section-title")
                 with RadioSet(id="provider"):
-                    for name in backend.PROVIDERS:
+                    for name in backend.specs():
                         yield Radio(name, value=provider == name, name=name)
                 yield Static("", id="provider-note", classes="note", markup=False)
                 estimate = Static("", id="cost-estimate", classes="note", markup=False)
-                estimate.display = False  # aws-ec2 only: no line, and no AWS call, otherwise
+                # providers that price in the studio only (aws-ec2): no line, and no
+                # call, otherwise
+                estimate.display = False
                 yield estimate
                 yield FieldProblem("backend.provider")
                 yield Label("Runner: the training stack", classes="section-title")
@@ -61,10 +54,11 @@ class BackendStep(WizardStep):
                 yield Static("", id="runner-note", classes="note", markup=False)
                 yield FieldProblem("backend.runner")
             with FormScroll(classes="col-side"):
-                for name, (table, model_name) in SETTINGS.items():
-                    yield LazySection(partial(self._settings, f"{name} settings", table,
-                                              getattr(backend, model_name)),
-                                      id=f"settings-{table}")
+                for spec in backend.specs().values():
+                    if spec.settings is not None:
+                        yield LazySection(partial(self._settings, f"{spec.name} settings",
+                                                  spec.table, spec.settings),
+                                          id=f"settings-{spec.table}")
                 yield LazySection(partial(self._settings, "deepracer-for-cloud settings "
                                           "(system.env)", "drfc", backend.DrfcSettings),
                                   id="settings-drfc")
@@ -82,11 +76,9 @@ class BackendStep(WizardStep):
 
     @on(RadioSet.Changed, "#provider")
     def _provider(self, event: RadioSet.Changed) -> None:
-        from drtui.session.backend import ALLOWED_RUNNERS
-
         provider = event.pressed.name
         self.edit("backend.provider", provider)
-        allowed = ALLOWED_RUNNERS.get(provider, ())
+        allowed = backend.allowed_runners(provider)
         if allowed and self.draft.get("backend.runner") not in allowed:
             self.edit("backend.runner", allowed[0])
             with self.prevent(RadioSet.Changed):
@@ -100,14 +92,21 @@ class BackendStep(WizardStep):
         self._show()
 
     def draft_changed(self, path: str) -> None:
-        if path.startswith("backend.aws_ec2.") or path == "training.time_limit_minutes":
+        spec = self._priced()
+        if spec is not None and (path.startswith(f"backend.{spec.table}.")
+                                 or path == "training.time_limit_minutes"):
             self._estimate()
+
+    def _priced(self) -> backend.ProviderSpec | None:
+        """The chosen provider, if it prices in the studio."""
+        spec = backend.spec(self.draft.get("backend.provider"))
+        return spec if spec is not None and spec.studio_estimate else None
 
     def _estimate(self) -> None:
         """Money before launch: $/h and the total for the time limit, priced off the UI
         thread (a spot price is an AWS call)."""
         line = self.query_one("#cost-estimate", Static)
-        line.display = self.draft.get("backend.provider") == "aws-ec2"
+        line.display = self._priced() is not None
         if not line.display:
             return
         session = self.draft.session()
@@ -120,21 +119,22 @@ class BackendStep(WizardStep):
     @work(thread=True, exclusive=True, group="cost-estimate", exit_on_error=False,
           description="Pricing the EC2 instance.")
     def _price(self, session, key: str) -> None:
-        from drtui.backends.aws_ec2 import estimate
+        from drtui.backends.cost import quote
 
-        cfg = session.backend.aws_ec2
         try:
-            per_hour, total, source = estimate(session)
-            text = (f"≈ ${per_hour:.4f}/h for {cfg.instance_type}"
-                    f"{' spot' if cfg.spot else ''}, ${total:.2f} for the "
-                    f"{session.training.time_limit_minutes} min time limit ({source})")
+            found = quote(session)
+            text = (f"≈ ${found.per_hour:.4f}/h for {found.machine}, ${found.total:.2f} for "
+                    f"the {session.training.time_limit_minutes} min time limit "
+                    f"({found.source})")
         except Exception as exc:  # noqa: BLE001 - any failure is shown, never raised
             text = f"no estimate: {exc}"
         self.app.call_from_thread(self._show_price, text, key)
 
     def _price_key(self) -> str:
         """What the price depends on: a result for other settings is stale."""
-        return repr((self.draft.get("backend.provider"), self.draft.get("backend.aws_ec2"),
+        spec = self._priced()
+        return repr((self.draft.get("backend.provider"),
+                     self.draft.get(f"backend.{spec.table}") if spec else None,
                      self.draft.get("training.time_limit_minutes")))
 
     def _show_price(self, text: str, key: str) -> None:
@@ -143,19 +143,18 @@ class BackendStep(WizardStep):
         self.query_one("#cost-estimate", Static).update(text)
 
     def _show(self) -> None:
-        from drtui.session.backend import ALLOWED_RUNNERS, PROVIDERS, RUNNERS
-
         provider = self.draft.get("backend.provider")
         runner = self.draft.get("backend.runner")
-        allowed = ALLOWED_RUNNERS.get(provider, ())
-        self.query_one("#provider-note", Static).update(PROVIDERS.get(provider, ""))
+        spec = backend.spec(provider)
+        allowed = spec.runners if spec else ()
+        self.query_one("#provider-note", Static).update(spec.description if spec else "")
         self.query_one("#runner-note", Static).update(
-            RUNNERS.get(runner, "") + f"  ({provider} runs: {', '.join(allowed)})")
+            backend.RUNNERS.get(runner, "") + f"  ({provider} runs: {', '.join(allowed)})")
         for button in self.query("#runner RadioButton").results(RadioButton):
             button.disabled = button.name not in allowed and button.name != runner
-        chosen = SETTINGS.get(provider, (None,))[0]
-        for table, _ in SETTINGS.values():
-            self.query_one(f"#settings-{table}", LazySection).show(table == chosen)
+        for each in backend.specs().values():
+            if each.settings is not None:
+                self.query_one(f"#settings-{each.table}", LazySection).show(each is spec)
         self.query_one("#settings-drfc", LazySection).show(runner == "drfc")
         self.query_one("#local-note", Static).update(
             "Local: nothing to set up. The embedded trainer uses this machine's CPU or GPU."

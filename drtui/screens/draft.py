@@ -21,15 +21,18 @@ _MISSING = object()
 
 
 @cache
-def _defaults() -> dict[str, Any]:
-    """Every key of a session with its default value (None where the core computes it)."""
+def _defaults(providers: int) -> dict[str, Any]:
+    """Every key of a session with its default value (None where the core computes it), for
+    the providers registered at generation `providers`."""
     from drtui.session.model import Session
 
     return Session(model={"name": "x"}).model_dump(mode="json")
 
 
 def default(path: str) -> Any:
-    node: Any = _defaults()
+    from drtui.session.providers import generation
+
+    node: Any = _defaults(generation())
     for part in path.split("."):
         if not isinstance(node, dict) or part not in node:
             return None

@@ -8,6 +8,7 @@ discrete actions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -101,12 +102,18 @@ class ActionSpace(Section):
                                  "speed ranges")
         return self
 
+    def ranges(self) -> tuple[Range, Range]:
+        """(steering_angle, speed) of a continuous space (its validator requires both)."""
+        if self.steering_angle is None or self.speed is None:
+            raise ValueError("a discrete action space has no steering_angle/speed ranges")
+        return self.steering_angle, self.speed
+
     def limit_problems(self) -> list[tuple[str, str]]:
         """(path below action_space, message) for each simulator limit the space exceeds:
         the action count DeepRacer allows, steering and speed beyond what simapp clips to."""
         out: list[tuple[str, str]] = []
         if self.type == "continuous":
-            s, v = self.steering_angle, self.speed
+            s, v = self.ranges()
             if not (-MAX_STEERING <= s.low and s.high <= MAX_STEERING):
                 out.append(("", f"steering_angle range must lie within -30..30 degrees "
                                  f"(got {s.low:g}..{s.high:g})"))
@@ -132,11 +139,16 @@ class ActionSpace(Section):
     def discrete_actions(self) -> list[Action]:
         if self.type != "discrete":
             raise ValueError("continuous action spaces have no action list")
-        return list(self.actions) if self.actions is not None else self.generator.actions()
+        if self.actions is not None:
+            return list(self.actions)
+        if self.generator is None:  # the validator requires one of the two
+            raise ValueError("a discrete action space needs 'actions' or 'generator'")
+        return self.generator.actions()
 
     def speed_bounds(self) -> tuple[float, float]:
         if self.type == "continuous":
-            return self.speed.low, self.speed.high
+            speed = self.ranges()[1]
+            return speed.low, speed.high
         speeds = [a.speed for a in self.discrete_actions()]
         return min(speeds), max(speeds)
 
@@ -152,7 +164,7 @@ def _continuous(steer: float, lo: float, hi: float) -> ActionSpace:
 
 
 # Presets for the scenarios drtui ships reward templates for.
-PRESETS: dict[str, tuple[str, callable]] = {
+PRESETS: dict[str, tuple[str, Callable[[], ActionSpace]]] = {
     "centerline": ("Gentle steering at modest speed: learns to follow the centre line fast.",
                    lambda: ActionSpace(type="discrete", generator=Generator(
                        steering_levels=5, max_steering=30.0, speed_levels=2,

@@ -6,36 +6,32 @@ agent or provider CLI login at run time and are never written to a session file.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, create_model
 
 from drtui.session.base import EnvStr, Section
+from drtui.session.providers import (
+    ProviderSpec,
+    allowed_runners,
+    descriptions,
+    generation,
+    on_change,
+    register,
+    spec,
+    specs,
+    unregister,
+)
 
-Provider = Literal["local", "ssh", "aws-ec2", "nvidia-brev", "thunder-compute", "deepracer-on-aws"]
+__all__ = ["ProviderSpec", "allowed_runners", "descriptions", "generation", "on_change",
+           "register", "spec", "specs", "unregister"]
+
 Runner = Literal["embedded", "drfc", "deepracer-on-aws"]
 
-PROVIDERS: dict[str, str] = {
-    "local": "This machine: the embedded simulator (default) or a local DRfC install.",
-    "ssh": "Any machine you can reach over SSH (asyncssh, known_hosts checked).",
-    "aws-ec2": "An EC2 instance drtui starts, tags, watches and terminates (boto3).",
-    "nvidia-brev": "An NVIDIA Brev GPU instance through the brev CLI, then SSH.",
-    "thunder-compute": "A Thunder Compute GPU instance through its API or tnr CLI, then SSH.",
-    "deepracer-on-aws": "The self-hosted DeepRacer on AWS solution through its REST API.",
-}
 RUNNERS: dict[str, str] = {
     "embedded": "drtui's own simulator and torch trainer (CPU or GPU).",
     "drfc": "deepracer-for-cloud: the real Gazebo simulator and SageMaker container in docker.",
     "deepracer-on-aws": "Managed training in a DeepRacer on AWS deployment.",
-}
-# Which runners each provider can host.
-ALLOWED_RUNNERS: dict[str, tuple[str, ...]] = {
-    "local": ("embedded", "drfc"),
-    "ssh": ("embedded", "drfc"),
-    "aws-ec2": ("embedded", "drfc"),
-    "nvidia-brev": ("embedded", "drfc"),
-    "thunder-compute": ("embedded", "drfc"),
-    "deepracer-on-aws": ("deepracer-on-aws",),
 }
 
 _SECRET_HINTS = ("AKIA", "ASIA", "-----BEGIN", "aws_secret", "ghp_")
@@ -188,12 +184,58 @@ class DrfcSettings(Section):
     path: Text = "~/deepracer-for-cloud"  # the DRfC install on the training host
 
 
-class Backend(Section):
-    provider: Provider = "local"
-    runner: Runner = "embedded"
-    ssh: SshSettings = SshSettings()
-    aws_ec2: AwsEc2Settings = AwsEc2Settings()
-    nvidia_brev: BrevSettings = BrevSettings()
-    thunder_compute: ThunderSettings = ThunderSettings()
-    deepracer_on_aws: DeepRacerOnAwsSettings = DeepRacerOnAwsSettings()
-    drfc: DrfcSettings = DrfcSettings()
+# The providers, in the order the session schema, `drtui list backends` and the studio list
+# them (see session/providers.py: one entry here and the provider's class is all one needs).
+for _spec in (
+    ProviderSpec("local", "This machine: the embedded simulator (default) or a local DRfC "
+                 "install.", ("embedded", "drfc"), "drtui.backends.local:LocalProvider"),
+    ProviderSpec("ssh", "Any machine you can reach over SSH (asyncssh, known_hosts checked).",
+                 ("embedded", "drfc"), "drtui.backends.ssh_provider:SshProvider", SshSettings,
+                 required={"host": "the ssh provider needs a host"}),
+    ProviderSpec("aws-ec2", "An EC2 instance drtui starts, tags, watches and terminates "
+                 "(boto3).", ("embedded", "drfc"), "drtui.backends.aws_ec2:AwsEc2Provider",
+                 AwsEc2Settings, studio_estimate=True),
+    ProviderSpec("nvidia-brev", "An NVIDIA Brev GPU instance through the brev CLI, then SSH.",
+                 ("embedded", "drfc"), "drtui.backends.brev:BrevProvider", BrevSettings),
+    ProviderSpec("thunder-compute", "A Thunder Compute GPU instance through its API or tnr "
+                 "CLI, then SSH.", ("embedded", "drfc"), "drtui.backends.thunder:ThunderProvider",
+                 ThunderSettings),
+    ProviderSpec("deepracer-on-aws", "The self-hosted DeepRacer on AWS solution through its "
+                 "REST API.", ("deepracer-on-aws",), "drtui.backends.droa:DroaProvider",
+                 DeepRacerOnAwsSettings, required={"api_url": "the deepracer-on-aws provider "
+                                                             "needs the deployment's API URL"}),
+):
+    register(_spec)
+
+
+class BackendBase(Section):
+    """The [backend] table. Its fields are built from the provider descriptors (`backend_model`):
+    `provider` (one of their names), `runner`, one settings table per provider that has
+    settings, in descriptor order, and `drfc`. Declared here for the type checker only."""
+
+    if TYPE_CHECKING:
+        provider: str = "local"
+        runner: Runner = "embedded"
+        drfc: DrfcSettings = DrfcSettings()
+
+
+def backend_model() -> type[BackendBase]:
+    """The [backend] model for the providers registered now."""
+    names = tuple(specs())
+    fields: dict[str, Any] = {"provider": (Literal[names], "local"), "runner": (Runner, "embedded")}
+    for found in specs().values():
+        if found.settings is not None:
+            fields[found.table] = (found.settings, found.settings())
+    fields["drfc"] = (DrfcSettings, DrfcSettings())
+    return create_model("Backend", __base__=BackendBase, __module__=__name__, **fields)
+
+
+Backend = backend_model()
+
+
+def _rebuild() -> None:
+    global Backend
+    Backend = backend_model()
+
+
+on_change(_rebuild)  # first: the session model's own listener reads the new Backend

@@ -175,8 +175,8 @@ def reward_report(session, base_dir: Path | None = None) -> RewardReport:
     where = "reward.file" if session.reward.file is not None else (
         "reward.code" if session.reward.code is not None else "reward")
     source = reward_source(session, base_dir)
-    if source.problem is not None:
-        return RewardReport([source.problem])
+    if source.problem is not None or source.code is None:  # no code: a problem says why
+        return RewardReport([source.problem] if source.problem else [])
     if (problem := compile_problem(source.code, where)) is not None:
         return RewardReport([problem])
     world, samples, warning = session_samples(session, base_dir)

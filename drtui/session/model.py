@@ -9,17 +9,23 @@ every broken rule gets its own message.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from drtui.session import backend as _backend
 from drtui.session.actions import ActionSpace, Generator
-from drtui.session.backend import Backend
 from drtui.session.base import EnvStr, Section
 from drtui.session.research import Research
 
+if TYPE_CHECKING:
+    from drtui.session.backend import BackendBase as Backend
+else:  # built from the provider descriptors (session/providers.py)
+    from drtui.session.backend import Backend
+
 SCHEMA_VERSION = 1
 RaceType = Literal["TIME_TRIAL", "OBJECT_AVOIDANCE", "HEAD_TO_BOT"]
+Algorithm = Literal["clipped_ppo", "sac"]
 _MODEL_NAME = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
@@ -144,7 +150,7 @@ class Hyperparameters(Section):
 
         # types and what the simulator fails on; ranges are session rules (validate.py),
         # warnings for an imported model that simapp trains as it is
-        if value is not None:
+        if value is not None and info.field_name is not None:
             problem = HYPERPARAMETERS[info.field_name].simapp_problem(value, algorithm=None)
             if problem:
                 raise ValueError(problem)
@@ -172,7 +178,7 @@ class Reward(Section):
 
 
 class Training(Section):
-    algorithm: Literal["clipped_ppo", "sac"] = "clipped_ppo"
+    algorithm: Algorithm = "clipped_ppo"
     workers: int = Field(default=1, ge=1, le=16)
     time_limit_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     best_model_metric: Literal["progress", "reward", "laptime"] = "progress"
@@ -321,3 +327,13 @@ class Session(Section):
 
     def worker_override(self, worker: int) -> WorkerOverride | None:
         return next((w for w in self.workers if w.worker == worker), None)
+
+
+def _new_backend() -> None:
+    """A provider was registered: the [backend] table takes the rebuilt model."""
+    info = Session.model_fields["backend"]
+    info.annotation, info.default = _backend.Backend, _backend.Backend()
+    Session.model_rebuild(force=True)
+
+
+_backend.on_change(_new_backend)

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from drtui.catalog.algorithms import defaults
 from drtui.session import actions
-from drtui.session.model import Hyperparameters, ModelInfo, Race, Reward, Session, Training
+from drtui.session.model import (
+    Algorithm,
+    Car,
+    Hyperparameters,
+    ModelInfo,
+    Race,
+    RaceType,
+    Reward,
+    Session,
+    Track,
+    Training,
+)
 
 SCENARIOS = tuple(actions.PRESETS)
-_RACE = {"object_avoidance": "OBJECT_AVOIDANCE", "head_to_head": "HEAD_TO_BOT"}
+_RACE: dict[str, RaceType] = {"object_avoidance": "OBJECT_AVOIDANCE", "head_to_head": "HEAD_TO_BOT"}
 _SENSORS = {"object_avoidance": ["STEREO_CAMERAS"],
             "head_to_head": ["FRONT_FACING_CAMERA", "SECTOR_LIDAR"]}
 _WORLD = {"object_avoidance": "reInvent2019_wide", "head_to_head": "reInvent2019_wide"}
 
 
 def starter(name: str = "my-first-model", scenario: str = "centerline",
-            algorithm: str = "clipped_ppo") -> Session:
+            algorithm: Algorithm = "clipped_ppo") -> Session:
     """Time trial on reInvent2019_track, front camera, clipped_ppo, centerline reward,
     embedded backend, unless the scenario says otherwise."""
     if scenario not in actions.PRESETS:
@@ -22,9 +33,9 @@ def starter(name: str = "my-first-model", scenario: str = "centerline",
     space = actions.preset(scenario)
     return Session(
         model=ModelInfo(name=name, description=actions.PRESETS[scenario][0]),
-        track={"world": _WORLD.get(scenario, "reInvent2019_track")},
+        track=Track(world=_WORLD.get(scenario, "reInvent2019_track")),
         race=Race(type=_RACE.get(scenario, "TIME_TRIAL")),
-        car={"sensors": _SENSORS.get(scenario, ["FRONT_FACING_CAMERA"])},
+        car=Car(sensors=_SENSORS.get(scenario, ["FRONT_FACING_CAMERA"])),
         action_space=space,
         training=Training(algorithm=algorithm),
         hyperparameters=Hyperparameters(**defaults(algorithm)),

@@ -6,12 +6,14 @@ field errors first (key path and rule), then, if the data parsed, the cross-sect
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
 from drtui.problem import Problem
+from drtui.session import providers
 from drtui.session.model import Session
 from drtui.session.runner_rules import runner_problems
 
@@ -35,7 +37,7 @@ _EXPECTED = {"int": "a whole number", "float": "a number", "bool": "true or fals
              "decimal": "a number"}
 
 
-def _given(err: dict[str, Any]) -> str:
+def _given(err: Mapping[str, Any]) -> str:
     value = err.get("input")
     kind = _KINDS.get(type(value).__name__, type(value).__name__)
     shown = repr(value)
@@ -44,7 +46,7 @@ def _given(err: dict[str, Any]) -> str:
     return f"got {kind} {shown}" if isinstance(value, (str, dict, list)) else f"got {shown}"
 
 
-def _message(err: dict[str, Any]) -> str:
+def _message(err: Mapping[str, Any]) -> str:
     """pydantic's error as a rule in plain words, naming what was given."""
     kind, msg, ctx = err["type"], err["msg"], err.get("ctx") or {}
     if kind == "extra_forbidden":
@@ -142,10 +144,10 @@ def session_problems(session: Session) -> list[Problem]:
         spec = algorithms.HYPERPARAMETERS[key]
         if algo in algorithms.ALGORITHMS and algo not in spec.used_by:
             continue  # e.g. sac_alpha in a PPO session: not shown, not used, not checked
-        if msg := spec.simapp_problem(value, algo):
-            add(f"hyperparameters.{key}", msg)
-        elif msg := spec.range_problem(value):
-            out.append(Problem(f"hyperparameters.{key}", msg + (
+        if refused := spec.simapp_problem(value, algo):
+            add(f"hyperparameters.{key}", refused)
+        elif out_of_range := spec.range_problem(value):
+            out.append(Problem(f"hyperparameters.{key}", out_of_range + (
                 " (simapp trains it as imported)" if session.is_imported else ""),
                 severity="warning" if session.is_imported else "error"))
     if algo == "clipped_ppo" and hp["exploration_type"] == "e-greedy" and \
@@ -163,15 +165,13 @@ def session_problems(session: Session) -> list[Problem]:
 
     # backend
     b = session.backend
-    from drtui.session.backend import ALLOWED_RUNNERS
-    if b.runner not in ALLOWED_RUNNERS[b.provider]:
-        runners = " or ".join(ALLOWED_RUNNERS[b.provider])
-        add("backend.runner", f"provider {b.provider!r} runs {runners}, not {b.runner!r}")
-    if b.provider == "ssh" and not b.ssh.host:
-        add("backend.ssh.host", "the ssh provider needs a host")
-    if b.provider == "deepracer-on-aws" and not b.deepracer_on_aws.api_url:
-        add("backend.deepracer_on_aws.api_url", "the deepracer-on-aws provider needs the "
-                                                "deployment's API URL")
+    provider = providers.spec(b.provider)
+    if provider is not None:  # the schema admits only registered names
+        if b.runner not in provider.runners:
+            runners = " or ".join(provider.runners)
+            add("backend.runner", f"provider {b.provider!r} runs {runners}, not {b.runner!r}")
+        for path, why in provider.problems(getattr(b, provider.table, None)):
+            add(path, why)
     out.extend(runner_problems(session))  # what the session's runner refuses
     return out
 
@@ -204,7 +204,7 @@ def metadata_problems(session: Session) -> list[Problem]:
         elif space.type == "discrete" and not where and not space.actions:
             out.append(Problem(path, "simapp needs at least one action"))
         elif not where and space.type == "discrete":
-            out.append(Problem(path, f"{len(space.actions)} discrete actions: simapp trains "
+            out.append(Problem(path, f"{len(space.actions or [])} discrete actions: simapp trains "
                                      "them, but DeepRacer allows 2..30 for a new model and "
                                      "each action more makes learning slower", "warning"))
         else:
@@ -218,9 +218,9 @@ def metadata_problems(session: Session) -> list[Problem]:
         else:
             out.append(Problem("car.lidar_config",
                                "only applies with the DISCRETIZED_SECTOR_LIDAR sensor"))
-    message = simapp_version_problem(session.metadata_version)
-    if message:
-        out.append(Problem("metadata_version", message))
+    version = simapp_version_problem(session.metadata_version)
+    if version:
+        out.append(Problem("metadata_version", version))
     return out
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from tui_helpers import make_app
 
-from drtui.backends import registry
 from drtui.backends.sweep import Orphan
 from drtui.runstore import store
+from drtui.session.providers import ProviderSpec, register, unregister
 
 CALLS: list[str] = []
 
@@ -22,6 +23,17 @@ class FakeCloud:
         CALLS.append(str(workspace))
         return [Orphan("fake-cloud", "i-0123", "eu-west-1", "running", "", "old-run", 1.5),
                 Orphan("fake-cloud", "i-0456", "eu-west-1", "stopped", "", "", None)]
+
+
+@pytest.fixture
+def fake_cloud():
+    """FakeCloud registered as a provider (a descriptor), for this test only."""
+    register(ProviderSpec("fake-cloud", "A cloud of the sweep tests.", ("embedded",),
+                          f"{__name__}:FakeCloud"))
+    try:
+        yield
+    finally:
+        unregister("fake-cloud")
 
 
 def _run_with_provider(workspace, provider: str) -> None:
@@ -44,8 +56,7 @@ async def _notes(app, pilot, seconds: float = 60.0) -> list:
     return list(app._notifications)
 
 
-async def test_a_running_orphan_is_announced_at_start(workspace, monkeypatch):
-    monkeypatch.setitem(registry.PROVIDERS, "fake-cloud", f"{__name__}:FakeCloud")
+async def test_a_running_orphan_is_announced_at_start(workspace, fake_cloud):
     CALLS.clear()
     _run_with_provider(workspace, "fake-cloud")
     app = make_app(workspace)
@@ -59,8 +70,7 @@ async def test_a_running_orphan_is_announced_at_start(workspace, monkeypatch):
     assert "drtui runs sweep --terminate" in warned[0].message
 
 
-async def test_a_workspace_that_never_used_a_cloud_asks_none(workspace, monkeypatch):
-    monkeypatch.setitem(registry.PROVIDERS, "fake-cloud", f"{__name__}:FakeCloud")
+async def test_a_workspace_that_never_used_a_cloud_asks_none(workspace, fake_cloud):
     CALLS.clear()
     _run_with_provider(workspace, "local")
     app = make_app(workspace)
