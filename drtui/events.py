@@ -169,7 +169,10 @@ class CameraFrame(Event):
 
 
 def event_from_json(data: dict) -> Event | None:
-    """An event as follow() recorded it in events.jsonl; None for an unknown kind."""
+    """An event as follow() recorded it in events.jsonl; None for an unknown kind (or a line
+    that is not a JSON object)."""
+    if not isinstance(data, dict):
+        return None
     kind = globals().get(str(data.pop("event", "")))
     if not (isinstance(kind, type) and issubclass(kind, Event)):
         return None

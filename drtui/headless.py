@@ -110,14 +110,14 @@ def fold_recorded(run, progress: Progress) -> Progress:
     time from state.json: `runs attach` on an ended run shows its final summary and the time
     it ran, not an empty table and a clock that keeps going."""
     try:
-        with open(run.events_path, encoding="utf-8") as fh:
+        with open(run.events_path, encoding="utf-8", errors="replace") as fh:
             for raw in fh:
                 if raw.startswith(('{"event": "Step"', '{"event": "LogLine"')):
                     continue
                 try:
                     event = event_from_json(json.loads(raw))
-                except (json.JSONDecodeError, AttributeError):
-                    continue  # a torn last line of a killed follower
+                except ValueError:
+                    continue  # a torn last line of a killed follower, or not JSON at all
                 if event is not None:
                     progress.fold(event)
     except FileNotFoundError:

@@ -587,7 +587,9 @@ async def test_path_fields_outside_the_workspace_are_refused(keys):
                 # the review's summary (its long lines wrap: the first one says it)
                 await term.wait_for("nothing is saved or written until they are fixed", 20,
                                     since=mark)
-                assert term.seen("is outside", since=mark)
+                # the problem line wraps where the path's length puts it (tmp paths differ)
+                shown = ANSI.sub(b"", term.raw[mark:]).decode(errors="replace")
+                assert re.search(r"is\s*outside", shown), re.sub(r"\s+", " ", shown)[-2000:]
                 mark = len(term.raw)
                 proc.stdin.write(b"\x13")  # ctrl+s
                 await term.wait_for("Not saved", 20, since=mark)
