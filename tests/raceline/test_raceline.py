@@ -9,11 +9,12 @@ import pytest
 
 from drtui.catalog.tracks import load_waypoints, worlds_with_waypoints
 from drtui.cli import main
-from drtui.raceline.actions import line_action_space, line_actions
+from drtui.raceline.actions import line_actions
 from drtui.raceline.geometry import polyline_distance
 from drtui.raceline.line import DEFAULT_MARGIN_M, racing_line
 from drtui.raceline.speed import CarLimits, cornering_speed, max_curvature
 from drtui.reward.params import points_in_polygon
+from drtui.session.raceline import line_action_space
 from drtui.sim.car_spec import CAR_FOOTPRINT_M, MAX_SPEED, MIN_SPEED
 
 WORLD = "reInvent2019_track"
