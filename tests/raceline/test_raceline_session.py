@@ -126,3 +126,15 @@ def test_cli_lists_the_templates_and_writes_one_for_a_track(tmp_path, capsys):
     assert main(["rewards", "create", "raceline_time_trial", "-o", str(tmp_path),
                  "--track", "no_such_track"]) == 2
     assert "--track: no route for track 'no_such_track'" in capsys.readouterr().err
+
+
+def test_the_action_space_picture_draws_the_lines_plan_under_the_actions():
+    from drtui.plots.action_space import action_space_canvas, action_space_rows
+
+    actions = [(-30.0, 1.0), (30.0, 1.0)]
+    plan = [(0.0, 3.0), (10.0, 3.0)]  # above every action: the y axis grows to hold it
+    bare = action_space_rows(actions, None, 40, 12)
+    drawn = action_space_rows(actions, None, 40, 12, plan)
+    assert bare != drawn and drawn[0].startswith("3.0")
+    canvas = action_space_canvas(actions, None, 40, 12, plan)
+    assert canvas.layer_id("line") in set(canvas._tags.ravel())

@@ -1,12 +1,15 @@
 """The racing line in the studio: its reward templates in the reward step, rendered for the
-draft's own track."""
+draft's own track; the action space "from the racing line" in the action-space step."""
 
 from __future__ import annotations
 
-from textual.widgets import Select
-from tui_helpers import make_app, open_at_step, settle, starter_session
+from textual.widgets import Input, Select, Static
+from tui_helpers import keys, make_app, open_at_step, settle, starter_session
 
+from drtui.raceline.actions import line_actions
+from drtui.session.raceline import session_line
 from drtui.session.store import load, save
+from drtui.widgets.action_plot import ActionSpacePlot
 
 
 async def test_the_reward_step_offers_the_racing_line_templates_for_the_drafts_track(workspace):
@@ -31,3 +34,42 @@ async def test_the_reward_step_offers_the_racing_line_templates_for_the_drafts_t
         assert app.draft.reward_summary().startswith("ran on 32 sample positions of "
                                                      "Tokyo_Training_track")
         assert not [p for p in app.draft.errors() if p.path.startswith("reward")]
+
+
+async def test_the_action_space_step_fills_the_actions_from_the_racing_line(workspace):
+    path = starter_session(workspace, "line-actions", scenario="speed")
+    session = load(path)
+    session.track.world = "Spain_track"
+    save(session, path)
+    before = len(session.action_space.discrete_actions())
+    expected = line_actions(session_line(session), 9)  # the draft's track and speed range
+    app = make_app(workspace, path, step=2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_at_step(app, pilot, 2)
+        count = app.screen.query_one("#line-count", Input)
+        count.value = ""
+        count.focus()
+        await pilot.press(*keys("9"), "enter")
+        await settle(app, pilot)
+        assert app.draft.get("action_space.actions") == expected
+        assert app.draft.get("action_space.type") == "discrete"
+        assert "generator" not in app.draft.get("action_space")
+        note = str(app.screen.query_one("#line-note", Static).render())
+        assert note.startswith(f"{len(expected)} actions from the racing line of Spain_track "
+                               f"replace {before} actions")
+        plot = app.screen.query_one(ActionSpacePlot)
+        assert plot.line and len(plot.line) == len(session_line(session).points)
+        assert not [p for p in app.draft.errors() if p.path.startswith("action_space")]
+
+
+async def test_a_bad_count_is_named_and_changes_nothing(workspace):
+    app = make_app(workspace, starter_session(workspace, "bad-count"), step=2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_at_step(app, pilot, 2)
+        space = app.draft.get("action_space")
+        app.screen.query_one("#line-count", Input).value = "40"
+        await pilot.click("#from-line")
+        await settle(app, pilot)
+        assert app.draft.get("action_space") == space
+        assert any("must be a whole number within 2 .. 30 (got '40')" in n.message
+                   for n in app._notifications)
