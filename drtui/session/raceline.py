@@ -105,3 +105,15 @@ def line_action_space(line, n: int | None = None, seed: int = 0):
 
     return ActionSpace(type="discrete", actions=[
         Action(**a) for a in line_actions(line, n or DEFAULT_ACTIONS, seed)])
+
+
+def map_line(source: str, reverse: bool = False, workspace: Path | None = None):
+    """The racing line's points (M, 2) to draw on a map of `source` (a world name or a
+    route .npy, as catalog.tracks.route_source gives), cached under the workspace."""
+    from drtui.catalog.tracks import waypoints_of
+    from drtui.raceline.cache import cache_folder, line_points
+
+    waypoints = waypoints_of(source)
+    if reverse:
+        waypoints = waypoints[::-1].copy()
+    return line_points(waypoints, None if workspace is None else cache_folder(workspace))

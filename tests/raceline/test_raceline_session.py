@@ -138,3 +138,19 @@ def test_the_action_space_picture_draws_the_lines_plan_under_the_actions():
     assert bare != drawn and drawn[0].startswith("3.0")
     canvas = action_space_canvas(actions, None, 40, 12, plan)
     assert canvas.layer_id("line") in set(canvas._tags.ravel())
+
+
+def test_map_lines_are_cached_on_disk_and_a_damaged_file_is_recomputed(tmp_path):
+    from drtui.raceline import cache
+    from drtui.session.raceline import map_line
+
+    first = map_line("reinvent_base", False, tmp_path)
+    [stored] = cache.cache_folder(tmp_path).glob("*.npy")
+    assert np.array_equal(np.load(stored), first)
+    cache._memory.clear()
+    stored.write_bytes(b"not a numpy file")
+    again = map_line("reinvent_base", False, tmp_path)
+    assert np.array_equal(again, first) and np.array_equal(np.load(stored), first)
+    cache._memory.clear()
+    assert np.array_equal(map_line("reinvent_base", False, tmp_path), first)  # read back
+    assert len(list(cache.cache_folder(tmp_path).glob("*.npy"))) == 1

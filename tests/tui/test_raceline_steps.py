@@ -73,3 +73,57 @@ async def test_a_bad_count_is_named_and_changes_nothing(workspace):
         assert app.draft.get("action_space") == space
         assert any("must be a whole number within 2 .. 30 (got '40')" in n.message
                    for n in app._notifications)
+
+
+def _raceline_cells(text) -> int:
+    """Cells of a rendered map drawn in the racing line's colour (red or red3)."""
+    return sum(end - start for start, end, style in text.spans
+               if str(style) in ("red", "red3"))
+
+
+async def test_the_track_step_draws_the_racing_line_and_caches_it_in_the_workspace(workspace):
+    from drtui.raceline.cache import cache_folder
+    from drtui.widgets.track_map import TrackMap
+
+    app = make_app(workspace, starter_session(workspace, "map-line"), step=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_at_step(app, pilot, 0)
+        track_map = app.screen.query_one(TrackMap)
+        assert track_map.line_key == "reInvent2019_track|False"
+        assert _raceline_cells(track_map.render()) > 20
+        assert len(list(cache_folder(workspace).glob("*.npy"))) == 1
+        app.screen.query_one("#track-reverse").toggle()
+        await settle(app, pilot)
+        assert track_map.line_key == "reInvent2019_track|True"
+        assert len(list(cache_folder(workspace).glob("*.npy"))) == 2
+
+
+async def test_the_monitor_map_draws_the_runs_racing_line_apart_from_its_paths(workspace):
+    import numpy as np
+    from textual.app import App
+
+    from drtui.files import render
+    from drtui.runstore import store
+    from drtui.session.starter import starter
+    from drtui.widgets.run_model import RunModel
+    from drtui.widgets.run_track import RunTrack
+
+    session = starter("mon-line")
+    session.track.world = "reinvent_base"
+    run = store.create(workspace, session, render.render(session), provider="local",
+                       runner="embedded", now=1.0e9)
+    model = RunModel.for_run(run)  # off the UI thread in the monitor
+    assert model.raceline is not None and model.raceline.shape[1] == 2
+
+    class Host(App):
+        def compose(self):
+            yield RunTrack()
+
+    async with Host().run_test(size=(60, 24)) as pilot:
+        track = pilot.app.query_one(RunTrack)
+        track.set_world(model.world, model.raceline)
+        track.set_path(np.asarray(model.raceline[:20]) + 0.05)
+        await pilot.pause()
+        text = track.render()
+        assert _raceline_cells(text) > 10
+        assert any(str(style) == "bold cyan" for _, _, style in text.spans)  # the path
