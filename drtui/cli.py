@@ -247,7 +247,19 @@ def cmd_rewards_create(args: argparse.Namespace) -> int:
     if problems:
         raise InvalidInput([Problem(f"params.{k}" if k else "scenario", m) for k, m in problems])
     out = Path(args.output) / "reward_function.py"
-    atomic_write(out, templates.render(args.scenario, params))
+    track = None
+    if templates.TEMPLATES[args.scenario].track:  # built from the racing line of --track
+        from drtui.catalog.tracks import RouteError
+        from drtui.raceline.rewards import line_context
+        from drtui.session.raceline import track_line
+
+        is_route = Path(args.track).suffix == ".npy"
+        try:
+            line = track_line(args.track, args.track if is_route else None)
+        except (RouteError, OSError, KeyError, ValueError) as exc:
+            raise InvalidInput([Problem("--track", str(exc).strip("\"'"))]) from None
+        track = line_context(line, args.track)
+    atomic_write(out, templates.render(args.scenario, params, track))
     _console().print(f"wrote {out}")
     return 0
 
@@ -563,6 +575,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("-o", "--output", required=True, help="folder for reward_function.py")
     sp.add_argument("--param", action="append", metavar="KEY=VALUE",
                     help="template parameter (repeatable)")
+    sp.add_argument("--track", default="reInvent2019_track", metavar="WORLD|ROUTE.npy",
+                    help="the track whose racing line a raceline_* template embeds "
+                         "(default reInvent2019_track)")
     sp.set_defaults(func=cmd_rewards_create)
 
     simcmd = command("sim", lambda a: (simcmd.print_help(), 2)[1], "the embedded simulator")

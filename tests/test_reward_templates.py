@@ -4,12 +4,36 @@ from functools import cache
 
 import pytest
 
-from drtui.catalog.tracks import worlds_with_waypoints
+from drtui.catalog.tracks import load_waypoints, worlds_with_waypoints
+from drtui.raceline.line import racing_line
+from drtui.raceline.rewards import line_context
 from drtui.reward.check import check_reward_code, load_reward_function
 from drtui.reward.params import sample_params
 from drtui.reward.templates import TEMPLATES, param_problems, render, resolved_params
 
 WORLDS = worlds_with_waypoints()
+# a template built from the track renders a racing line per world: about ten worlds in a
+# normal run, every world under -m slow
+SAMPLED = set(WORLDS[:: max(1, len(WORLDS) // 10)])
+TRACK_TEMPLATES = sorted(n for n, t in TEMPLATES.items() if t.track)
+
+
+@cache
+def line_of(world: str) -> dict:
+    return line_context(racing_line(load_waypoints(world), iterations=60), world)
+
+
+def rendered(name: str, params: dict | None = None, world: str = "reInvent2019_track") -> str:
+    """render(), with the world's racing line for a template built from the track."""
+    return render(name, params, line_of(world) if TEMPLATES[name].track else None)
+
+
+def name_world_cases():
+    for name in sorted(TEMPLATES):
+        for world in WORLDS:
+            slow = TEMPLATES[name].track and world not in SAMPLED
+            yield pytest.param(name, world, marks=[pytest.mark.slow] if slow else [],
+                               id=f"{name}-{world}")
 
 
 @cache
@@ -32,7 +56,8 @@ def bound_params(name: str, which: str) -> dict:
 
 def test_templates_and_specs_are_documented():
     assert set(TEMPLATES) == {"centerline", "speed", "object_avoidance", "head_to_head",
-                              "time_trial"}
+                              "time_trial", "raceline_time_trial", "raceline_object_avoidance"}
+    assert TRACK_TEMPLATES == ["raceline_object_avoidance", "raceline_time_trial"]
     for name, t in TEMPLATES.items():
         assert t.name == name and t.title and t.description and t.params
         for key, spec in t.params.items():
@@ -44,12 +69,11 @@ def test_templates_and_specs_are_documented():
 
 
 @pytest.mark.parametrize("bounds", ["default", "low", "high"])
-@pytest.mark.parametrize("world", WORLDS)
-@pytest.mark.parametrize("name", sorted(TEMPLATES))
+@pytest.mark.parametrize(("name", "world"), list(name_world_cases()))
 def test_generated_reward_is_finite_and_in_range_on_every_track(name, world, bounds):
     params = {} if bounds == "default" else bound_params(name, bounds)
     assert param_problems(name, params) == []
-    reward_function = load_reward_function(render(name, params))
+    reward_function = load_reward_function(rendered(name, params, world))
     rewards = [reward_function(dict(p)) for p in samples_for(world)]
     assert all(type(r) is float and math.isfinite(r) and abs(r) <= 1e5 for r in rewards)
     assert min(rewards) >= 0.0  # every template rewards, never punishes below zero
@@ -57,7 +81,7 @@ def test_generated_reward_is_finite_and_in_range_on_every_track(name, world, bou
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_generated_code_imports_only_math_and_documents_itself(name):
-    source = render(name)
+    source = rendered(name)
     tree = ast.parse(source)
     imports = [node for node in ast.walk(tree) if isinstance(node, ast.Import)]
     imported = [alias.name for node in imports for alias in node.names]
@@ -68,16 +92,18 @@ def test_generated_code_imports_only_math_and_documents_itself(name):
     for key, value in resolved_params(name, {}).items():
         assert f"{key} = {value!r}" in doc
     functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
-    assert [f.name for f in functions] == ["reward_function"]
-    assert [a.arg for a in functions[0].args.args] == ["params"]
-    returns = [n for n in ast.walk(functions[0]) if isinstance(n, ast.Return)]
+    # one reward_function, last; a template built from the track has helpers before it
+    assert [f.name for f in functions][-1:] == ["reward_function"]
+    assert len(functions) == (3 if TEMPLATES[name].track else 1)
+    assert [a.arg for a in functions[-1].args.args] == ["params"]
+    returns = [n for n in ast.walk(functions[-1]) if isinstance(n, ast.Return)]
     assert returns
     assert all(isinstance(r.value, ast.Call) and r.value.func.id == "float" for r in returns)
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_generated_code_passes_the_reward_check(name):
-    check = check_reward_code(render(name), samples_for("reInvent2019_track"))
+    check = check_reward_code(rendered(name), samples_for("reInvent2019_track"))
     assert check.ok, check.error
     assert check.calls == len(samples_for("reInvent2019_track"))
 
@@ -99,6 +125,14 @@ def test_rendered_parameters_change_behaviour():
     assert load_reward_function(render("centerline", {"reward_1": 2.5}))(p) == 2.5
     slow = dict(p, speed=1.0, is_offtrack=False)
     assert load_reward_function(render("speed", {"speed_threshold": 2.0}))(slow) == 0.5
+
+
+def test_a_template_built_from_the_track_needs_one():
+    with pytest.raises(ValueError, match="raceline_time_trial is built from a track's racing "
+                                         "line"):
+        render("raceline_time_trial")
+    assert param_problems("raceline_object_avoidance", {"danger_distance": 1.0}) == [
+        ("danger_distance", "must be less than safe_distance (0.8) (got 1)")]
 
 
 def test_unknown_template():

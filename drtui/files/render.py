@@ -188,11 +188,11 @@ def reward_function_py(session: Session, base_dir: Path | None = None) -> str:
         except OSError as exc:
             raise InvalidInput([Problem("reward.file", f"cannot read {r.file}: "
                                                        f"{exc.strerror}")]) from None
-    from drtui.reward import templates
+    from drtui.session.raceline import reward_code
 
     if r.template is None:  # the session's rule: exactly one of template, file or code
         raise InvalidInput([Problem("reward", "set exactly one of template, file or code")])
-    return templates.render(r.template, r.params)
+    return reward_code(session, base_dir)
 
 
 def _object_positions(race: Race) -> str:

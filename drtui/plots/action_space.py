@@ -2,7 +2,8 @@
 
 As in the DeepRacer console, left turns (positive steering) are drawn on the LEFT, so the
 picture reads like the car's view. Discrete actions are labelled points (their index); a
-continuous space is a stippled rectangle with a solid outline.
+continuous space is a stippled rectangle with a solid outline. A racing line's planned
+(steering, speed) points, when given, are single dots under the actions.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ DEFAULT_STYLES: dict[str, str] = {
     "label": "bold yellow",
     "range": "green",
     "range_edge": "bold green",
+    "line": "magenta",
 }
 
 Range = tuple[float, float]
@@ -30,19 +32,23 @@ Range = tuple[float, float]
 
 def action_space_canvas(discrete: list[tuple[float, float]] | None,
                         continuous: tuple[Range, Range] | None,
-                        width: int, height: int) -> BrailleCanvas:
+                        width: int, height: int,
+                        line: list[tuple[float, float]] | None = None) -> BrailleCanvas:
     """Draw the space into a width x height cell canvas.
 
     `discrete` holds (steering degrees, speed m/s) per action, in action-index order;
-    `continuous` is ((steer_lo, steer_hi), (speed_lo, speed_hi)).
+    `continuous` is ((steer_lo, steer_hi), (speed_lo, speed_hi)); `line` the (steering,
+    speed) a racing line plans at each of its points.
     """
     # Half-typed values (nan, inf) are left out rather than failing the whole picture;
     # discrete actions keep their index.
     actions = [(i, a) for i, a in enumerate(discrete or []) if all(map(math.isfinite, a))]
     if continuous is not None and not all(map(math.isfinite, (*continuous[0], *continuous[1]))):
         continuous = None
+    line = [p for p in line or [] if all(map(math.isfinite, p))]
     canvas = BrailleCanvas(width, height)
-    speeds = [s for _, (_, s) in actions] + (list(continuous[1]) if continuous else [])
+    speeds = [s for _, (_, s) in actions] + (list(continuous[1]) if continuous else []) + \
+        [s for _, s in line]
     top = max(math.ceil(max(speeds, default=1.0) * 2) / 2, 0.5)  # next 0.5 m/s up
 
     axes = width >= 16 and height >= 5
@@ -69,6 +75,8 @@ def action_space_canvas(discrete: list[tuple[float, float]] | None,
         canvas.fill_rect(xa, ya, xb, yb, "range", step=2)
         canvas.polyline([xa, xb, xb, xa], [ya, ya, yb, yb], "range_edge", closed=True)
 
+    if line:
+        canvas.set([x_of(s) for s, _ in line], [y_of(v) for _, v in line], "line")
     for index, (steer, speed) in actions:
         x, y = x_of(steer), y_of(speed)
         cx, cy = x & ~1, y & ~1  # a 2 x 2 dot block that never straddles two cells
@@ -94,13 +102,15 @@ def action_space_canvas(discrete: list[tuple[float, float]] | None,
 
 def action_space_rows(discrete: list[tuple[float, float]] | None,
                       continuous: tuple[Range, Range] | None,
-                      width: int, height: int) -> list[str]:
-    return action_space_canvas(discrete, continuous, width, height).rows()
+                      width: int, height: int,
+                      line: list[tuple[float, float]] | None = None) -> list[str]:
+    return action_space_canvas(discrete, continuous, width, height, line).rows()
 
 
 def action_space_plot(discrete: list[tuple[float, float]] | None,
                       continuous: tuple[Range, Range] | None,
-                      width: int, height: int, *, styles: dict[str, str] | None = None) -> Text:
-    canvas = action_space_canvas(discrete, continuous, width, height)
+                      width: int, height: int, *, styles: dict[str, str] | None = None,
+                      line: list[tuple[float, float]] | None = None) -> Text:
+    canvas = action_space_canvas(discrete, continuous, width, height, line)
     return canvas.to_rich_text(DEFAULT_STYLES if styles is None else styles)
 

@@ -1,5 +1,6 @@
 """Track maps on a braille canvas: borders, dotted centre line, start line with the driving
-direction, and optionally a car path, markers and a heat layer (e.g. speed or reward by place).
+direction, and optionally a racing line (dashed), a car path, markers and a heat layer (e.g.
+speed or reward by place).
 
 Waypoints are DeepRacer's (N, 6) arrays: centre x, y | inner x, y | outer x, y, in metres.
 """
@@ -20,6 +21,7 @@ DEFAULT_STYLES: dict[str, str] = {
     "start": "bold green",
     "path": "bold cyan",
     "marker": "bold magenta",
+    "raceline": "red",
     **dict(zip(HEAT_LAYERS, ("blue", "cyan", "green", "yellow", "red"))),
 }
 
@@ -30,10 +32,13 @@ def track_map(waypoints: np.ndarray, width: int, height: int, *,
               path: np.ndarray | None = None,
               markers: list[tuple[float, float, str]] | None = None,
               heat: Heat | None = None,
+              line: np.ndarray | None = None,
               cell_aspect: float = 2.0) -> BrailleCanvas:
     """Draw a track into a width x height cell canvas, keeping its proportions.
 
-    Layers, bottom to top: border, centre, heat0..heat4, start, path, marker.
+    Layers, bottom to top: border, centre, heat0..heat4, raceline, start, path, marker.
+    `line` is a racing line's points (M, 2) round the loop, drawn dashed (3 dots on, 2 off)
+    so it reads apart from the dotted centre line and the solid path without colour.
     A marker with a label shows the label's text from its cell; an empty label shows a dot.
     The canvas' `transform` maps world metres to dots for callers that draw more on it.
     """
@@ -52,6 +57,10 @@ def track_map(waypoints: np.ndarray, width: int, height: int, *,
     canvas.polyline(*tf.to_dots_f(wp[:, 0], wp[:, 1]), "centre", closed=True, dash=(1, 2))
     if heat is not None:  # data over the track's decoration, under the start and the car
         _draw_heat(canvas, tf, *heat)
+    if line is not None and len(line) > 1:
+        line = np.asarray(line, dtype=np.float64)
+        canvas.polyline(*tf.to_dots_f(line[:, 0], line[:, 1]), "raceline", closed=True,
+                        dash=(3, 2))
     _draw_start(canvas, tf, wp)
     if path is not None and len(path):
         path = np.asarray(path, dtype=np.float64)

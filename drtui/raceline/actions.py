@@ -59,10 +59,3 @@ def line_actions(line: RacingLine, n: int = DEFAULT_ACTIONS, seed: int = 0,
     pairs |= {(round(s, 1) + 0.0, round(v, 2)) for s, v in manual}
     return [{"steering_angle": s, "speed": v} for s, v in sorted(pairs)]
 
-
-def line_action_space(line: RacingLine, n: int = DEFAULT_ACTIONS, seed: int = 0):
-    """The same actions as a session's discrete ActionSpace."""
-    from drtui.session.actions import Action, ActionSpace
-
-    return ActionSpace(type="discrete", actions=[Action(**a) for a in
-                                                 line_actions(line, n, seed)])

@@ -15,6 +15,7 @@ import numpy as np
 LANE_GRID = 33  # lanes tried per section when measuring the margin (1/32 of the width apart)
 BORDER_WINDOW = 8  # route border segments either side of the one a section meets, searched
 TARGET_SPACING_M = 0.1  # cross sections about this far apart along the centre line
+TANGENT_SPAN_M = 0.8  # the centre line's direction at a section: from points this far either side
 
 
 @dataclass(frozen=True)
@@ -96,18 +97,44 @@ def _windowed_distance(points: np.ndarray, border: np.ndarray, seg: np.ndarray,
     return point_segment_distance(points[:, :, None], a, b).min(-1)
 
 
+def square_sections(rows: np.ndarray, waypoints: np.ndarray, seg: np.ndarray,
+                    is_loop: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(inner, outer) points of cross sections square to the centre line's direction, one
+    through each resampled centre point, reaching as far towards each border as the border's
+    nearest point is (so a section never leaves the road: the disc of that radius holds no
+    border point).
+
+    A route's own inner-outer pairs may cross the road at a slant (Tokyo_Training_track's
+    hairpins lean up to 75 degrees) and neighbouring ones cross each other there; a line
+    through such sections doubles back on itself, a kink of very high curvature. The
+    direction is taken over TANGENT_SPAN_M either side, so the sections fan round a sharp
+    corner of a coarse route instead of crossing."""
+    centre, inner = rows[:, 0:2], rows[:, 2:4]
+    step = float(np.mean(segment_lengths(centre, is_loop)[: len(centre) - (not is_loop)]))
+    before, after = neighbours(len(centre), is_loop, max(1, round(TANGENT_SPAN_M / step)))
+    tangent = centre[after] - centre[before]
+    tangent /= np.maximum(np.hypot(*tangent.T), 1e-12)[:, None]
+    left = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
+    # which side the inner border lies on holds for the whole route: a vote, not per point
+    side = 1.0 if np.median(((inner - rows[:, 4:6]) * left).sum(1)) >= 0 else -1.0
+    towards_inner = side * left
+    to_inner = _windowed_distance(centre[:, None], waypoints[:, 2:4], seg, is_loop)[:, 0]
+    to_outer = _windowed_distance(centre[:, None], waypoints[:, 4:6], seg, is_loop)[:, 0]
+    return (centre + to_inner[:, None] * towards_inner,
+            centre - to_outer[:, None] * towards_inner)
+
+
 def sections(waypoints: np.ndarray, margin: float,
              spacing: float = TARGET_SPACING_M) -> Sections:
-    """Cross sections of a route (its own inner and outer points, resampled) and the lanes
-    that keep `margin` metres from both borders.
+    """Cross sections of a route (square to its centre line, see square_sections) and the
+    lanes that keep `margin` metres from both borders.
 
     Each section's interval comes from measured distances to the route's border segments
-    near it, not from its width alone: the route's sections may cross the road at a slant.
-    Where the road is narrower than twice the margin the interval closes on the section's
-    roomiest point."""
+    near it, not from its length alone. Where the road is narrower than twice the margin
+    the interval closes on the section's roomiest point."""
     wp = np.asarray(waypoints, dtype=np.float64)
     rows, is_loop, seg = resample(wp, spacing)
-    inner, outer = rows[:, 2:4], rows[:, 4:6]
+    inner, outer = square_sections(rows, wp, seg, is_loop)
     grid = np.linspace(0.0, 1.0, LANE_GRID)
     pts = inner[:, None] + grid[None, :, None] * (outer - inner)[:, None]  # (N, G, 2)
     room = np.minimum(_windowed_distance(pts, wp[:, 2:4], seg, is_loop),

@@ -42,11 +42,25 @@ class RewardTemplate:
     title: str
     description: str
     params: dict[str, RewardParamSpec]
+    # built from the track: rendered with its racing line (drtui.session.raceline), so the
+    # session's own track (world or route file) and speed range are part of the code
+    track: bool = False
 
 
 def _f(default: float, low: float, high: float, help: str) -> RewardParamSpec:
     return RewardParamSpec(float, default, help, low, high)
 
+
+_LINE_PARAMS = {
+    "line_weight": _f(1.0, 0.0, 10.0, "weight of closeness to the racing line"),
+    "speed_weight": _f(1.0, 0.0, 10.0, "weight of driving the speed planned at that point"),
+    "distance_scale": _f(0.3, 0.05, 2.0, "distance (m) from the line at which closeness "
+                         "reaches 0"),
+    "heading_limit": _f(30.0, 1.0, 180.0, "heading off the line's direction (degrees) beyond "
+                        "which the reward is cut to 1%"),
+    "lap_bonus": _f(10.0, 0.0, 100.0, "bonus on completing the lap, times the line's lap "
+                    "time over the lap's (up to 3x)"),
+}
 
 TEMPLATES: dict[str, RewardTemplate] = {t.name: t for t in [
     RewardTemplate(
@@ -114,6 +128,25 @@ TEMPLATES: dict[str, RewardTemplate] = {t.name: t for t in [
                                          "noisy)", 1, 150),
             "offtrack_reward": _f(1e-3, 0.0, 1.0, "reward when a wheel is off the track"),
         }),
+    RewardTemplate(
+        "raceline_time_trial", "Drive the racing line",
+        "Rewards closeness to the track's racing line and the speed planned there, near zero "
+        "when heading well off the line, and a bonus for a lap faster than the line's own lap "
+        "time; any wheel off the track gives 0.001. The line of the session's track is "
+        "embedded in the code.",
+        _LINE_PARAMS, track=True),
+    RewardTemplate(
+        "raceline_object_avoidance", "Racing line, around objects",
+        "The racing line's reward while the lane ahead is clear; when the next object is in "
+        "the car's lane and closer than safe_distance, a reward ramping up with the distance "
+        "to it instead (the minimum within danger_distance or after a crash). The line of the "
+        "session's track is embedded in the code.",
+        {**_LINE_PARAMS,
+         "safe_distance": _f(0.8, 0.2, 5.0, "distance (m) to the next object below which "
+                             "sharing its lane gives the avoidance reward"),
+         "danger_distance": _f(0.3, 0.05, 2.0, "distance (m) to the next object within which "
+                               "sharing its lane earns the minimum")},
+        track=True),
 ]}
 
 
@@ -125,7 +158,7 @@ def _cross_problems(name: str, values: dict[str, Any]) -> list[tuple[str, str]]:
             if values[a] > values[b]:
                 out.append((b, f"must be at least {a} ({values[a]:g}): markers ascend "
                                f"(got {values[b]:g})"))
-    if name == "object_avoidance":
+    if name in ("object_avoidance", "raceline_object_avoidance"):
         danger, safe = values["danger_distance"], values["safe_distance"]
         if danger >= safe:
             out.append(("danger_distance",
@@ -180,9 +213,16 @@ def _environment():
     return env
 
 
-def render(name: str, params: dict[str, Any] | None = None) -> str:
-    """reward_function.py source for template `name`; ValueError listing every problem."""
+def render(name: str, params: dict[str, Any] | None = None,
+           track: dict[str, Any] | None = None) -> str:
+    """reward_function.py source for template `name`; ValueError listing every problem.
+    A template built from the track takes `track`, what its code embeds (the racing line's
+    rows and figures, see drtui.raceline.rewards.line_context)."""
     problems = param_problems(name, params)
+    if not problems and TEMPLATES[name].track and track is None:
+        problems = [("template", f"{name} is built from a track's racing line: render it for a "
+                                 "session (its [track]) or with `drtui raceline TRACK -o "
+                                 "reward_function.py`")]
     if problems:
         lines = "\n".join(f"  {key}: {message}" for key, message in problems)
         raise ValueError(f"invalid reward parameters:\n{lines}")
@@ -191,4 +231,4 @@ def render(name: str, params: dict[str, Any] | None = None) -> str:
     values = {k: float(v) if specs[k].type is float else v
               for k, v in resolved_params(name, params).items()}
     template = _environment().get_template(f"{name}.py.j2")
-    return template.render(template=TEMPLATES[name], values=values)
+    return template.render(template=TEMPLATES[name], values=values, **(track or {}))

@@ -1,6 +1,8 @@
 """Step 3: the action space. Discrete: a table of (steering, speed) actions to add, remove and
 edit, or generated from steering levels x speed levels (actions.Generator); continuous: steering
-and speed ranges. Presets fill either; the picture shows what the car can do."""
+and speed ranges. Presets fill either, and "from the racing line" fills the list with the
+actions the track's racing line needs (drtui.raceline.actions); the picture shows what the car
+can do, with the line's planned (steering, speed) once it is computed."""
 
 from __future__ import annotations
 
@@ -48,8 +50,10 @@ class ActionSpaceStep(WizardStep):
         self._generated: list[dict] = []  # the last valid generator's actions
         self._stale = False  # the generator's fields are not valid now: those are shown
         self._other: dict[str, dict] = {}  # the other type's last space, to switch back to
+        self._line_points: list[tuple[float, float]] | None = None  # the racing line's plan
 
     def compose_body(self) -> ComposeResult:
+        from drtui.raceline.actions import DEFAULT_ACTIONS
         from drtui.session.actions import PRESETS, Generator
 
         space_type = self.draft.get("action_space.type")
@@ -86,6 +90,13 @@ class ActionSpaceStep(WizardStep):
                         yield model_field(Generator, GEN, name, self._generator.get(name))
                     yield FieldProblem(GEN)
                     yield Button("Generate actions", id="generate", compact=True)
+                    yield Label("From the racing line of the track", classes="section-title")
+                    with Horizontal(classes="edit-row"):
+                        yield Label("actions")
+                        yield Input(str(DEFAULT_ACTIONS), placeholder="2..30", id="line-count",
+                                    compact=True)
+                        yield Button("From the racing line", id="from-line", compact=True)
+                    yield Static("", id="line-note", classes="note", markup=False)
                 with Vertical(id="continuous-editor"):
                     for table, label, unit in (("steering_angle", "steering", "°"),
                                                ("speed", "speed", "m/s")):
@@ -181,7 +192,7 @@ class ActionSpaceStep(WizardStep):
                 f"{len(actions)} actions · a add · d remove · e edit")
             points = [(float(a["steering_angle"]), float(a["speed"]))
                       for i, a in enumerate(actions) if i not in broken]
-            plot.show(discrete=points or None)
+            plot.show(discrete=points or None, line=self._line_points)
         else:
             s, v = space.get("steering_angle") or {}, space.get("speed") or {}
             ends = [_float(s.get("low")), _float(s.get("high")), _float(v.get("low")),
@@ -218,13 +229,70 @@ class ActionSpaceStep(WizardStep):
             for field in self.query(FormField):
                 if field.path.startswith(GEN + "."):
                     field.set_value(self._generator.get(field.path.rsplit(".", 1)[1]))
-        with self.prevent(RadioSet.Changed):
-            for button in self.query("#space-type RadioButton").results(RadioButton):
-                if button.name == space["type"]:
-                    button.value = True
+        self._show_type(space["type"])
         self._replace_space(space)
         self.notify(f"Preset {event.value}: {len(self._actions()) or 'continuous'}"
                     f"{' actions' if space['type'] == 'discrete' else ''}", timeout=3)
+
+    def _show_type(self, space_type: str) -> None:
+        with self.prevent(RadioSet.Changed):
+            for button in self.query("#space-type RadioButton").results(RadioButton):
+                if button.name == space_type:
+                    button.value = True
+
+    # --- from the racing line -------------------------------------------------------------
+
+    @on(Button.Pressed, "#from-line")
+    @on(Input.Submitted, "#line-count")
+    def _from_line(self) -> None:
+        raw = self.query_one("#line-count", Input).value.strip()
+        n = int(raw) if raw.isdigit() else None
+        if n is None or not 2 <= n <= 30:
+            self.notify(f"actions from the racing line: must be a whole number within 2 .. 30 "
+                        f"(got {raw!r})", severity="error", timeout=6)
+            return
+        parsed = self.draft.parsed()
+        subject = parsed.session or parsed.stand_in
+        if subject is None or parsed.is_broken("track"):
+            self.notify("actions from the racing line: the track step has a problem to fix "
+                        "first", severity="error", timeout=6)
+            return
+        from drtui.session.raceline import track_label
+
+        old = (f"{len(self._actions())} actions" if self._space().get("type") != "continuous"
+               else "a continuous space")
+        label = track_label(subject)
+        self.query_one("#line-note", Static).update(f"computing the racing line of {label} ...")
+        base = self.draft.session_path.parent
+
+        def work() -> None:
+            from drtui.catalog.tracks import RouteError
+            from drtui.raceline.actions import line_actions
+            from drtui.session.raceline import session_line
+
+            try:
+                line = session_line(subject, base)
+                actions = line_actions(line, n)
+            except (RouteError, OSError, ValueError) as exc:
+                self.app.call_from_thread(self._line_note, f"no racing line for {label}: {exc}")
+                return
+            self.app.call_from_thread(self._line_applied, label, line, actions, old)
+
+        self.run_worker(work, thread=True, exclusive=True, group="line-actions")
+
+    def _line_note(self, text: str) -> None:
+        if self.is_attached:
+            self.query_one("#line-note", Static).update(text)
+
+    def _line_applied(self, label: str, line, actions: list[dict], old: str) -> None:
+        if not self.is_attached:
+            return
+        self._line_points = [(float(s), float(v)) for s, v in zip(line.steering, line.speed)]
+        self._show_type("discrete")
+        self._set_actions(actions)
+        lo, hi = line.limits.min_speed, line.limits.max_speed
+        self._line_note(f"{len(actions)} actions from the racing line of {label} replace "
+                        f"{old} (planned for {lo:g}..{hi:g} m/s: lap {line.lap_time_s:.2f} s)")
 
     # --- rows -----------------------------------------------------------------------------
 

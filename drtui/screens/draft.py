@@ -181,8 +181,13 @@ class Draft:
                 stamp = (st.st_mtime_ns, st.st_size)
             except OSError:
                 stamp = "missing"
+        from drtui.reward.templates import TEMPLATES
+
+        template = TEMPLATES.get(subject.reward.template or "")
+        # a racing-line template's line is planned for the action space's speed range
+        speeds = subject.action_space.model_dump_json() if template and template.track else ""
         return (subject.reward.model_dump_json(), stamp, subject.track.model_dump_json(),
-                subject.race.model_dump_json())
+                subject.race.model_dump_json(), speeds)
 
     def pending_reward_check(self):
         """(key, session, base_dir) of a reward run the draft still needs, else None."""

@@ -119,13 +119,29 @@ class RewardStep(WizardStep):
         self._show_source(new)
 
     def _template_code(self) -> str | None:
-        from drtui.reward.templates import render
+        from drtui.reward.templates import TEMPLATES, render
 
         reward = self._last_template or {}
+        name = reward.get("template", "centerline")
         try:
-            return render(reward.get("template", "centerline"), reward.get("params") or {})
+            if name in TEMPLATES and TEMPLATES[name].track:  # the line of the draft's track
+                subject = self._subject()
+                if subject is None:
+                    return None
+                from drtui.session.raceline import reward_code
+
+                subject = subject.model_copy(update={"reward": subject.reward.model_copy(
+                    update={"template": name, "params": reward.get("params") or {},
+                            "code": None, "file": None})})
+                return reward_code(subject, self.draft.session_path.parent)
+            return render(name, reward.get("params") or {})
         except (ValueError, KeyError):
             return None
+
+    def _subject(self):
+        """The draft as a session (its stand-in while some key is broken), or None."""
+        parsed = self.draft.parsed()
+        return parsed.session or parsed.stand_in
 
     # --- template -------------------------------------------------------------------------
 
@@ -162,14 +178,44 @@ class RewardStep(WizardStep):
         self.call_after_refresh(self.show_problems)
 
     def _show_preview(self) -> None:
-        from drtui.reward.templates import render
+        from drtui.reward.templates import TEMPLATES, param_problems, render
 
         name = self.draft.get("reward.template", fallback=None)
+        params = self.draft.get("reward.params", fallback=None) or {}
+        preview = self.query_one("#template-preview", CodeArea)
         try:
-            code = render(name, self.draft.get("reward.params", fallback=None) or {})
+            if name in TEMPLATES and TEMPLATES[name].track:
+                subject = self._subject()
+                if param_problems(name, params) or subject is None:
+                    raise ValueError(name)
+                self._preview_line(subject)
+                return
+            code = render(name, params)
         except (ValueError, KeyError, TypeError):
             code = "# fix the parameters above to see the code"
-        self.query_one("#template-preview", CodeArea).set_code(code)
+        preview.set_code(code)
+
+    def _preview_line(self, subject) -> None:
+        """A racing-line template's code, rendered off the UI thread: the line of the draft's
+        track takes a fraction of a second the first time (then it is cached)."""
+        from drtui.session.raceline import reward_code, track_label
+
+        self.query_one("#template-preview", CodeArea).set_code(
+            f"# computing the racing line of {track_label(subject)} ...")
+        base = self.draft.session_path.parent
+
+        def work() -> None:
+            try:
+                code = reward_code(subject, base)
+            except ValueError as exc:
+                code = "\n".join(f"# {line}" for line in str(exc).splitlines())
+            self.app.call_from_thread(self._set_preview, code)
+
+        self.run_worker(work, thread=True, exclusive=True, group="reward-preview")
+
+    def _set_preview(self, code: str) -> None:
+        if self.is_attached:
+            self.query_one("#template-preview", CodeArea).set_code(code)
 
     def draft_changed(self, path: str) -> None:
         if path.startswith("reward.params."):

@@ -31,7 +31,8 @@ COLUMNS = (("name", "Track", 17), ("world", "World", 26), ("dir", "Dir", 3),
            ("length", "Length", 6), ("width", "Width", 5))
 WIDE_NAME = 24  # from 110 columns the table has room for longer names
 LEGEND = "Dir: cw clockwise · ccw counter-clockwise"
-MAP_LEGEND = "start: bar+arrow"  # a bar across the track, an arrow the way the car drives
+# a bar across the track, an arrow the way the car drives; the racing line dashed
+MAP_LEGEND = "start: bar+arrow · racing line: ╌"
 
 
 class TrackStep(WizardStep):
@@ -132,10 +133,37 @@ class TrackStep(WizardStep):
         track_map = self.query_one("#track-map")
         track_map.border_title = track.name if track else world
         track_map.border_subtitle = MAP_LEGEND
+        self._draw_line()
+
+    def _draw_line(self) -> None:
+        """The racing line on the map, computed off the UI thread (cached under the
+        workspace: a track's line is computed once)."""
+        track_map = self.query_one(TrackMap)
+        source, reverse = track_map.world or "", bool(self.draft.get("track.reverse"))
+        key = f"{source}|{reverse}"
+        if not source or track_map.line_key == key:
+            return
+        workspace = getattr(self.app, "workspace", None) or self.draft.session_path.parent
+
+        def work() -> None:
+            from drtui.session.raceline import map_line
+
+            try:
+                points = map_line(source, reverse, workspace)
+            except (OSError, ValueError, KeyError):
+                return  # an unknown world or a broken route: the map says so already
+            self.app.call_from_thread(self._line_ready, key, points)
+
+        self.run_worker(work, thread=True, exclusive=True, group="track-line")
+
+    def _line_ready(self, key: str, points) -> None:
+        if self.is_attached:
+            self.query_one(TrackMap).set_line(key, points)
 
     @on(Checkbox.Changed, "#track-reverse")
     def _reverse(self, event: Checkbox.Changed) -> None:
         self.edit("track.reverse", event.value)
+        self._draw_line()
 
     @on(RadioSet.Changed, "#race-type")
     def _race(self, event: RadioSet.Changed) -> None:

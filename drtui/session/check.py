@@ -65,12 +65,9 @@ def reward_source(session, base_dir: Path | None = None) -> RewardSource:
         return RewardSource(r.code)
     if r.file is not None:
         return read_reward_file(r.file, base_dir)
-    from drtui.reward import templates
+    from drtui.session.raceline import reward_problem
 
-    try:
-        return RewardSource(templates.render(r.template, r.params))
-    except Exception as exc:  # noqa: BLE001 - the template rules name the key already
-        return RewardSource(None, Problem("reward.template", str(exc)))
+    return RewardSource(*reward_problem(session, base_dir))
 
 
 def compile_problem(code: str, path: str = "reward.code") -> Problem | None:

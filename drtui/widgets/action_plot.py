@@ -15,9 +15,10 @@ class ActionSpacePlot(Widget):
         super().__init__(**kwargs)
         self.discrete: list[tuple[float, float]] | None = None
         self.continuous: tuple[tuple[float, float], tuple[float, float]] | None = None
+        self.line: list[tuple[float, float]] | None = None  # a racing line's (steering, speed)
 
-    def show(self, discrete=None, continuous=None) -> None:
-        self.discrete, self.continuous = discrete, continuous
+    def show(self, discrete=None, continuous=None, line=None) -> None:
+        self.discrete, self.continuous, self.line = discrete, continuous, line
         self.refresh()
 
     def render(self) -> Text:
@@ -31,6 +32,7 @@ class ActionSpacePlot(Widget):
         except ImportError:  # the plot module lands separately; the editor works without it
             return Text("(action-space picture not available)", style="italic")
         try:
-            return action_space_plot(self.discrete, self.continuous, width, height)
+            return action_space_plot(self.discrete, self.continuous, width, height,
+                                     line=self.line)
         except ValueError as exc:  # values out of the plot's range while being typed
             return Text(f"(cannot draw: {exc})", style="italic")

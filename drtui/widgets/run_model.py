@@ -25,10 +25,22 @@ LOG_KEPT = 5000  # newest log lines kept (the log view's cap)
 ENDED = ("finished", "stopped", "failed")  # the headless Progress's too
 
 
+def _raceline(world: str, reverse: bool, run_path: Path):
+    """The racing line of the run's track, cached under its workspace (runs/<id>/../..);
+    None where it cannot be computed (the map is drawn without it)."""
+    from drtui.session.raceline import map_line
+
+    try:
+        return map_line(world, reverse, Path(run_path).parent.parent)
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 @dataclass
 class RunModel:
     run_id: str
     world: str | None = None
+    raceline: object = None  # the track's racing line points (M, 2), drawn on the map
     provider: str = ""
     runner: str = ""
     host: str = ""
@@ -77,6 +89,7 @@ class RunModel:
             from drtui.catalog.tracks import route_source
 
             model.world = route_source(session.track, run.path)  # the run's own route.npy
+            model.raceline = _raceline(model.world, session.track.reverse, run.path)
             model.progress.time_limit_s = session.training.time_limit_minutes * 60.0
             model.progress.max_episodes = \
                 session.effective_hyperparameters()["term_cond_max_episodes"]

@@ -247,6 +247,7 @@ class RunPanel(Vertical):
             with Vertical(id="run-side"):
                 track = RunTrack(id="run-track")
                 track.border_title = f"last {self.model.paths.maxlen} episodes"
+                track.border_subtitle = "racing line: ╌"
                 yield track
                 camera = RunCamera(id="run-camera")
                 camera.border_title = "car 0 camera"
@@ -276,7 +277,7 @@ class RunPanel(Vertical):
                 self.model = model
                 self.log_view.push_lines(lines)
                 self.loaded = True
-                self.query_one(RunTrack).set_world(model.world)
+                self.query_one(RunTrack).set_world(model.world, model.raceline)
             else:
                 self.model.sync_state(self.run.reload().state)
             host, self.host = self.host or await self._find_host(), None  # the stream owns it
@@ -325,7 +326,7 @@ class RunPanel(Vertical):
         """Show a model built elsewhere (a recorded run): no follower."""
         self.model, self.loaded = model, True
         self.log_view.push_lines(lines)
-        self.query_one(RunTrack).set_world(model.world)
+        self.query_one(RunTrack).set_world(model.world, model.raceline)
 
     # --- drawing -------------------------------------------------------------------------
 

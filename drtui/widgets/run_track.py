@@ -1,5 +1,5 @@
-"""The run's track with the paths of its last episodes (from SIM_TRACE_LOG steps) and the
-car's latest position."""
+"""The run's track with its racing line (dashed), the paths of its last episodes (from
+SIM_TRACE_LOG steps, solid) and the car's latest position."""
 
 from __future__ import annotations
 
@@ -28,9 +28,10 @@ class RunTrack(Widget):
         super().__init__(**kwargs)
         self.world: str | None = None
         self.path = np.zeros((0, 2))
+        self.line: np.ndarray | None = None  # the racing line's points
 
-    def set_world(self, world: str | None) -> None:
-        self.world = world
+    def set_world(self, world: str | None, line: np.ndarray | None = None) -> None:
+        self.world, self.line = world, line
         self.refresh()
 
     def set_path(self, path: np.ndarray) -> None:
@@ -56,7 +57,7 @@ class RunTrack(Widget):
         finite = self.path[np.isfinite(self.path[:, 0])] if len(self.path) else self.path
         markers = [(float(finite[-1, 0]), float(finite[-1, 1]), "")] if len(finite) else None
         canvas = track_map(waypoints, width, height, path=self.path if len(finite) else None,
-                           markers=markers)
+                           markers=markers, line=self.line)
         light = not self.app.current_theme.dark
         return canvas.to_rich_text({**DEFAULT_STYLES, **_LIGHT_STYLES} if light else
                                    DEFAULT_STYLES)

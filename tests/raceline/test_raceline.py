@@ -9,11 +9,12 @@ import pytest
 
 from drtui.catalog.tracks import load_waypoints, worlds_with_waypoints
 from drtui.cli import main
-from drtui.raceline.actions import line_action_space, line_actions
+from drtui.raceline.actions import line_actions
 from drtui.raceline.geometry import polyline_distance
 from drtui.raceline.line import DEFAULT_MARGIN_M, racing_line
 from drtui.raceline.speed import CarLimits, cornering_speed, max_curvature
 from drtui.reward.params import points_in_polygon
+from drtui.session.raceline import line_action_space
 from drtui.sim.car_spec import CAR_FOOTPRINT_M, MAX_SPEED, MIN_SPEED
 
 WORLD = "reInvent2019_track"
@@ -153,3 +154,43 @@ def test_cli_prints_the_line_and_writes_json_png_and_a_reward(tmp_path, capsys):
     assert main(["raceline", WORLD, "--margin", "2"]) == 2
     assert "--margin" in capsys.readouterr().err
     assert main(["raceline", "no_such_track"]) == 2
+
+
+def _crossing(inner: np.ndarray, outer: np.ndarray) -> np.ndarray:
+    """Whether each section crosses the next one (a loop's last crosses the first)."""
+    a1, d1 = inner, outer - inner
+    a2, d2 = np.roll(inner, -1, 0), np.roll(outer, -1, 0) - np.roll(inner, -1, 0)
+    den = d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]
+    ok = np.abs(den) > 1e-12
+    den = np.where(ok, den, 1.0)
+    r = a2 - a1
+    s = (r[:, 0] * d2[:, 1] - r[:, 1] * d2[:, 0]) / den
+    u = (r[:, 0] * d1[:, 1] - r[:, 1] * d1[:, 0]) / den
+    return ok & (0 <= s) & (s <= 1) & (0 <= u) & (u <= 1)
+
+
+def test_cross_sections_are_square_to_the_road_and_do_not_cross_their_neighbours():
+    from drtui.raceline.geometry import sections
+
+    # Tokyo's own inner-outer pairs lean along the road and 25 neighbours cross
+    wp = load_waypoints("Tokyo_Training_track")
+    route_rows = wp[:-1]
+    assert _crossing(route_rows[:, 2:4], route_rows[:, 4:6]).sum() >= 3
+    crossings = {}
+    for world in worlds_with_waypoints():
+        sec = sections(load_waypoints(world), DEFAULT_MARGIN_M)
+        if sec.is_loop and (n := int(_crossing(sec.inner, sec.outer).sum())):
+            crossings[world] = n
+    # a coarse route's sharp vertex may still fan two sections into each other, no more
+    assert sum(crossings.values()) <= 3 and "Tokyo_Training_track" not in crossings, crossings
+
+
+@pytest.mark.parametrize("world", ["Tokyo_Training_track", "reInvent2019_track",
+                                   "hamption_pro", "China_track", "2022_reinvent_champ"])
+def test_the_lines_curvature_is_bounded_on_tokyo_like_on_the_other_tracks(world):
+    """Slanted cross sections gave Tokyo_Training_track's line a kink of 12.7 1/m (a radius
+    of 8 cm) where every other track's line stays under 2.5 1/m."""
+    line = racing_line(load_waypoints(world))
+    assert np.abs(line.curvature).max() < 3.0
+    if world == "Tokyo_Training_track":
+        assert np.abs(line.curvature).max() < 2.0 and line.length_m < 21.5

@@ -27,4 +27,5 @@ async def test_every_row_reads_differently_in_the_columns_in_view(workspace, siz
         legend = str(app.screen.query_one("#track-legend", Static).content)
         assert "cw clockwise" in legend and "ccw counter-clockwise" in legend
         assert ("→ more" in legend) == (size[0] < 110)  # length and width off to the right
-        assert app.screen.query_one("#track-map").border_subtitle == "start: bar+arrow"
+        assert app.screen.query_one("#track-map").border_subtitle == \
+            "start: bar+arrow · racing line: ╌"
