@@ -35,25 +35,25 @@ def line_key(waypoints: np.ndarray) -> str:
 def line_points(waypoints: np.ndarray, folder: Path | None = None) -> np.ndarray:
     """The k1999 line's points (M, 2) of a route, at the default margin."""
     key = line_key(waypoints)
-    if key in _memory:
-        return _memory[key]
     path = None if folder is None else Path(folder) / f"{key}.npy"
-    points = None
-    if path is not None and path.is_file():
+    points = _memory.get(key)
+    stored = path is not None and path.is_file()
+    if points is None and stored:
         try:
             points = np.load(path, allow_pickle=False)
             if points.ndim != 2 or points.shape[1] != 2 or not np.isfinite(points).all():
                 points = None
         except (OSError, ValueError):
-            points = None  # damaged: computed again and rewritten
+            points = None
+        stored = points is not None  # damaged: computed again and rewritten
     if points is None:
         points = racing_line(np.asarray(waypoints, dtype=np.float64)).points
-        if path is not None:
-            buffer = io.BytesIO()
-            np.save(buffer, points, allow_pickle=False)
-            try:
-                atomic_write(path, buffer.getvalue())
-            except OSError:
-                pass  # a read-only workspace: the line is still drawn, from memory
+    if path is not None and not stored:  # (known from another workspace: kept here too)
+        buffer = io.BytesIO()
+        np.save(buffer, points, allow_pickle=False)
+        try:
+            atomic_write(path, buffer.getvalue())
+        except OSError:
+            pass  # a read-only workspace: the line is still drawn, from memory
     _memory[key] = points
     return points

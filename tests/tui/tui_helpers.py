@@ -19,9 +19,17 @@ def keys(text: str) -> list[str]:
 
 
 async def settle(app, pilot) -> None:
-    """Let messages, timers and workers run out."""
+    """Let messages, timers and workers run out. A worker that a newer one of its exclusive
+    group replaced (the reward check after another edit) is cancelled: that is how it ends."""
+    from textual.worker import WorkerCancelled
+
     await pilot.pause()
-    await app.workers.wait_for_complete()
+    for _ in range(20):
+        try:
+            await app.workers.wait_for_complete()
+            break
+        except WorkerCancelled:
+            await pilot.pause()
     await pilot.pause()
 
 
