@@ -21,6 +21,7 @@ from pathlib import Path
 from drtui.analysis import simtrace
 from drtui.analysis.detect import Detected, Tree, _metrics_kind, detect, iteration_of
 from drtui.errors import InvalidInput
+from drtui.logs import protocol
 
 DEFAULT_EPISODES_PER_ITERATION = 20
 _EPI = re.compile(rb'"num_episodes_between_training":\s*(\d+)')
@@ -410,6 +411,16 @@ def _drtui_run(tree: Tree, loaded: Loaded) -> None:
             loaded.world = str(tree.root / route)  # the run's own route.npy: its pictures
         epi = hp.get("num_episodes_between_training") if isinstance(hp, dict) else None
         loaded.episodes_per_iteration = int(epi) if isinstance(epi, int) else None
+    if "logs/trainer.log" in tree.files:
+        with tree.open("logs/trainer.log") as fh:
+            head = fh.read(64 << 10).decode("utf-8", errors="replace")
+        if (m := protocol.TRAINER_HEADER.search(head)) and int(m.group(1)) > 1 \
+                and m.group(2) != "every car":
+            cars = int(m.group(1))
+            loaded.notes.append(
+                f"the simtrace holds car 0 of the run's {cars} cars (drtui's trainer traces "
+                f"one car; the monitor and TensorBoard count all {cars}): episodes, steps and "
+                "laps here are car 0's")
 
 
 def guess_world(track_len: float) -> str | None:

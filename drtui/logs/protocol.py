@@ -46,6 +46,17 @@ EVAL_DONE = re.compile(r"Finished evaluation phase\. Success rate = ([-+0-9.eE]+
 RESUMED = re.compile(r"^Resuming from checkpoint (\d+)_Step-(\d+)\.ckpt: iteration (\d+) complete")
 EVAL_PROGRESS = re.compile(r"Evaluation episode progress: \[([^\]]*)\]")
 TRAINING_EPISODE = re.compile(r"^Training> Name=[^,]*, Worker=\d+, Episode=(\d+),", re.M)
+# drtui's trainer's first line: how many cars drive, and which of them the simtrace holds
+# (logs before "simtrace of" always held car 0's alone)
+TRAINER_HEADER = re.compile(r"^## drtui trainer: run \S+, world \S+, (\d+) cars"
+                            r"(?:, simtrace of (every car|car 0))?", re.M)
+
+
+def trainer_header_line(run: str, world: str, cars: int, trace_all: bool, camera: str,
+                        device: str, threads: int, seed: int) -> str:
+    traced = "every car" if trace_all else "car 0"
+    return (f"## drtui trainer: run {run}, world {world}, {cars} cars, simtrace of {traced}, "
+            f"camera {camera} (internal), device {device}, threads {threads}, seed {seed}")
 
 
 def _fmt(value: float | None, digits: int) -> str:

@@ -623,9 +623,9 @@ class Trainer:
                    {"steering_angle": space.steering_angle.model_dump(),
                     "speed": space.speed.model_dump()})
         camera = "x".join(map(str, s.camera_size))
-        self.log(f"## drtui trainer: run {self.run_dir.name}, world {session.track.world}, "
-                 f"{s.cars} cars, camera {camera} (internal), device {s.device}, "
-                 f"threads {s.threads}, seed {self.seed}")
+        self.log(protocol.trainer_header_line(self.run_dir.name, session.track.world, s.cars,
+                                              s.trace_all, camera, s.device, s.threads,
+                                              self.seed))
         self.log(f"Sensor list {list(session.car.sensors)}, network "
                  f"{session.network.architecture}, simapp_version drtui-embedded, "
                  f"training_algorithm {session.training.algorithm}, action_space_type {space.type}")
