@@ -3,6 +3,7 @@ printer and the run store consume. Plain dataclasses, cheap to build and to dump
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,4 +182,13 @@ def event_from_json(data: dict) -> Event | None:
     try:
         return kind(**data)
     except TypeError:  # a line from another drtui version: skip it rather than fail
+        return None
+
+
+def event_from_line(raw: str) -> Event | None:
+    """A line of events.jsonl as its event; None for a torn last line (a killed follower), a
+    line that is not JSON, or one from another drtui version."""
+    try:
+        return event_from_json(json.loads(raw))
+    except ValueError:
         return None

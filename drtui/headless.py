@@ -25,10 +25,11 @@ from drtui.events import (
     Status,
     Step,
     TaskIteration,
-    event_from_json,
+    event_from_line,
 )
 
-ENDED = ("finished", "stopped", "failed")  # a run that has ended: its clock stops
+# a run that has ended (killed: its trainer died, found by whoever looked): its clock stops
+ENDED = ("finished", "stopped", "failed", "killed")
 
 
 @dataclass
@@ -114,11 +115,7 @@ def fold_recorded(run, progress: Progress) -> Progress:
             for raw in fh:
                 if raw.startswith(('{"event": "Step"', '{"event": "LogLine"')):
                     continue
-                try:
-                    event = event_from_json(json.loads(raw))
-                except ValueError:
-                    continue  # a torn last line of a killed follower, or not JSON at all
-                if event is not None:
+                if (event := event_from_line(raw)) is not None:
                     progress.fold(event)
     except FileNotFoundError:
         pass  # nothing recorded yet

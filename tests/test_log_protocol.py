@@ -124,3 +124,17 @@ def test_the_writers_print_a_real_runs_lines(kind):
         m = protocol.EVAL_DONE.search(line)
         written = protocol.eval_done_line(float(m.group(1)), float(m.group(2)))
     assert written == line
+
+
+def test_the_iteration_summary_is_written_as_a_real_run_wrote_it():
+    """The numbers that format alone cannot give back (the wall time's rounding) are the
+    recorded line's own; the layout must be the same, character for character."""
+    with gzip.open(RECORDED / "recorded-run.log.gz", "rt") as fh:
+        line = next(ln.rstrip("\n") for ln in fh if ln.startswith("## drtui: iteration "))
+    assert line == ("## drtui: iteration 1: 4 episodes, mean progress 11.8%, laps 0.00, mean "
+                    "reward 25.1, 272 env steps in 0.4 s (651/s)")
+    written = protocol.iteration_line(1, 4, 11.8, 0.0, 25.1, 272, 0.418)
+    assert written == line
+    assert protocol.iteration_line(3, 0, None, None, None, 0, 1.0) == (
+        "## drtui: iteration 3: 0 episodes, mean progress -%, laps -, mean reward -, 0 env "
+        "steps in 1.0 s (0/s)")

@@ -12,6 +12,7 @@ The kinds (SIM_TRACE_LOG steps are sim/logs.py's printf; camera frames are logs/
     Resuming from checkpoint N_Step-M.ckpt: iteration N complete, ...  (drtui's resume)
     ## agent: Starting evaluation phase / ## agent: Finished evaluation phase. Success rate = ...
     [BestModelSelection] Number of evaluations: K Evaluation episode progress: [...]
+    ## drtui: iteration N: E episodes, ...      drtui's summary of an iteration
     ## drtui: task k/n WORLD: iteration ...     one task's share (multi-task)
     ## drtui: curriculum stage k/n "name": ...  a curriculum stage began
     ## agent: Training ended (why) after N iterations; last checkpoint NAME
@@ -105,6 +106,14 @@ def task_line(task: int, total: int, name: str, iteration: int, episodes: int,
     return (f"## drtui: task {task}/{total} {name}: iteration {iteration}, {episodes} "
             f"episodes, mean progress {_fmt(progress, 2)}%, laps {_fmt(laps, 3)}, "
             f"mean reward {_fmt(reward, 3)}")
+
+
+def iteration_line(iteration: int, episodes: int, progress: float | None,
+                   laps: float | None, reward: float | None, steps: int, wall_s: float) -> str:
+    """drtui's summary of an iteration, after its checkpoint (progress in %, laps a fraction)."""
+    return (f"## drtui: iteration {iteration}: {episodes} episodes, mean progress "
+            f"{_fmt(progress, 1)}%, laps {_fmt(laps, 2)}, mean reward {_fmt(reward, 1)}, "
+            f"{steps} env steps in {wall_s:.1f} s ({steps / max(wall_s, 1e-9):.0f}/s)")
 
 
 def stage_line(index: int, total: int, name: str, description: str) -> str:

@@ -854,10 +854,9 @@ class Trainer:
         summary = self._summary(it, epochs)
         steps = self.env.total_steps - steps0
         self._iteration_scalars(summary, epochs, steps / max(wall, 1e-9), collect_s, wall)
-        self.log(f"## drtui: iteration {it}: {summary.episodes} episodes, mean progress "
-                 f"{_fmt(summary.mean_progress)}%, laps {_fmt(summary.completion_rate, 2)}, "
-                 f"mean reward {_fmt(summary.mean_reward)}, {steps} env steps in {wall:.1f} s "
-                 f"({steps / max(wall, 1e-9):.0f}/s)")
+        self.log(protocol.iteration_line(it, summary.episodes, summary.mean_progress,
+                                         summary.completion_rate, summary.mean_reward, steps,
+                                         wall))
         if self.tasks is not None:
             self._task_metrics(it)
         if self.reward_output is not None and (held := self.reward_output.summary()):
@@ -986,8 +985,6 @@ def _avg(epochs: list[dict], key: str) -> float | None:
     return statistics.fmean(values) if values else None
 
 
-def _fmt(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
 
 
 def main(run_dir: str, *, resume: bool = False, trace_all: bool = False,

@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from drtui import events as ev
-from drtui.events import event_from_json
-from drtui.headless import Progress
+from drtui.events import event_from_line
+from drtui.headless import ENDED, Progress
 
 PATHS_KEPT = 5  # episodes drawn on the track map
 LOG_KEPT = 5000  # newest log lines kept (the log view's cap)
-ENDED = ("finished", "stopped", "failed")  # the headless Progress's too
 
 
 def _raceline(world: str, reverse: bool, run_path: Path):
@@ -227,7 +226,7 @@ def load_history(run, model: RunModel, *, keep_lines: int = LOG_KEPT) -> list[st
     camera: str | None = None
     lines: deque[str] = deque(maxlen=keep_lines)
     try:
-        fh = open(path, encoding="utf-8")  # noqa: SIM115 - the with below closes it
+        fh = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed below
     except FileNotFoundError:
         return []
     with fh:
@@ -247,18 +246,11 @@ def load_history(run, model: RunModel, *, keep_lines: int = LOG_KEPT) -> list[st
                         warm = None
                     model.warm_start = warm or model.warm_start
                 continue
-            try:
-                event = event_from_json(json.loads(raw))
-            except (json.JSONDecodeError, AttributeError):
-                continue  # a torn last line of a killed follower
+            event = event_from_line(raw)
             if event is not None and not isinstance(event, ev.LogLine):
                 model.fold(event)
     for raw in [*steps, *([camera] if camera else [])]:
-        try:
-            event = event_from_json(json.loads(raw))
-        except json.JSONDecodeError:
-            continue
-        if event is not None:
+        if (event := event_from_line(raw)) is not None:
             model.fold(event)
     out = []
     for raw in lines:
